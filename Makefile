@@ -1,0 +1,31 @@
+# The receiver module lives at the repository root; mdatagen is built from the
+# tools module so that a fresh clone needs nothing but Go.
+GO        ?= go
+GOBIN     ?= $(shell $(GO) env GOPATH)/bin
+MDATAGEN  := $(GOBIN)/mdatagen
+PKGNAME   := anthropicusagereceiver
+
+.PHONY: all generate test test-short lint tidy
+
+all: test
+
+$(MDATAGEN): internal/tools/go.mod
+	cd internal/tools && $(GO) build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
+
+# mdatagen names the generated test package after the folder that holds
+# metadata.yaml, so it runs through a link named like the package whatever
+# the checkout folder is called.
+generate: $(MDATAGEN)
+	@tmp=$$(mktemp -d) && ln -s $(CURDIR) $$tmp/$(PKGNAME) && \
+	  (cd $$tmp/$(PKGNAME) && $(MDATAGEN) metadata.yaml); rc=$$?; rm -rf $$tmp; exit $$rc
+
+test:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+tidy:
+	$(GO) mod tidy
+	cd internal/tools && $(GO) mod tidy

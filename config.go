@@ -1,0 +1,264 @@
+package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/scraper/scraperhelper"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+// Temporality of the emitted sums.
+type Temporality string
+
+const (
+	TemporalityCumulative Temporality = "cumulative"
+	TemporalityDelta      Temporality = "delta"
+)
+
+const defaultEndpoint = "https://api.anthropic.com"
+
+// Config is the configuration of the anthropic_usage receiver.
+type Config struct {
+	ControllerConfig     scraperhelper.ControllerConfig `mapstructure:",squash"`
+	ClientConfig         confighttp.ClientConfig        `mapstructure:",squash"`
+	MetricsBuilderConfig metadata.MetricsBuilderConfig  `mapstructure:",squash"`
+
+	// AdminAPIKey is an Admin API key (sk-ant-admin…).
+	AdminAPIKey configopaque.String `mapstructure:"admin_api_key"`
+	// Temporality of every emitted sum: cumulative (default) or delta.
+	Temporality Temporality `mapstructure:"temporality"`
+
+	Usage UsageConfig `mapstructure:"usage"`
+
+	// RateLimit bounds the requests sent to the Admin API, by every report
+	// together.
+	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+	// RetryOnFailure governs retries of 429, 5xx and 529 answers and of
+	// transport failures. retry-after is always honoured.
+	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+	// MaxPages bounds the pages one report query may follow.
+	MaxPages int `mapstructure:"max_pages"`
+	// MaxResponseBytes caps the size of one response body.
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
+
+	_ struct{}
+}
+
+// PollConfig is what every report has: whether and how often it is read, how
+// far back the first read goes, and how long closed buckets keep changing.
+type PollConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Interval between two reads of this report (>= collection_interval).
+	Interval time.Duration `mapstructure:"interval"`
+	// Lookback is how far back the first read goes when there is no
+	// checkpoint.
+	Lookback time.Duration `mapstructure:"lookback"`
+	// RevisionWindow: closed buckets younger than this are read again on
+	// every poll, and only their increase is counted.
+	RevisionWindow time.Duration `mapstructure:"revision_window"`
+}
+
+// UsageConfig configures the Messages usage report.
+type UsageConfig struct {
+	Poll        PollConfig `mapstructure:",squash"`
+	BucketWidth string     `mapstructure:"bucket_width"`
+	GroupBy     []string   `mapstructure:"group_by"`
+
+	APIKeyIDs      []string `mapstructure:"api_key_ids"`
+	WorkspaceIDs   []string `mapstructure:"workspace_ids"`
+	Models         []string `mapstructure:"models"`
+	ServiceTiers   []string `mapstructure:"service_tiers"`
+	ContextWindows []string `mapstructure:"context_windows"`
+	InferenceGeos  []string `mapstructure:"inference_geos"`
+}
+
+// RateLimitConfig is the client-side request rate limit.
+type RateLimitConfig struct {
+	RequestsPerMinute int `mapstructure:"requests_per_minute"`
+	Burst             int `mapstructure:"burst"`
+}
+
+// Usage group_by values the receiver maps to attributes.
+const (
+	groupWorkspace     = "workspace_id"
+	groupModel         = "model"
+	groupAPIKey        = "api_key_id"
+	groupServiceTier   = "service_tier"
+	groupContextWindow = "context_window"
+	groupInferenceGeo  = "inference_geo"
+)
+
+var usageGroupBy = []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow, groupInferenceGeo}
+
+// Sentinel errors, each naming the setting that is wrong.
+var (
+	errMissingAdminKey = errors.New(`"admin_api_key" must be set to an Anthropic Admin API key`)
+	errEndpoint        = errors.New(`"endpoint" must be an https:// URL (http:// is accepted for loopback addresses only)`)
+	errTemporality     = errors.New(`"temporality" must be "cumulative" or "delta"`)
+	errNoReport        = errors.New(`no report is enabled: set "usage.enabled" to true`)
+	errInterval        = errors.New(`"interval" must be positive and not shorter than "collection_interval"`)
+	errBucketWidth     = errors.New(`"bucket_width" must be one of 1m, 1h, 1d`)
+	errGroupBy         = errors.New(`"group_by" has an unsupported value`)
+	errNegative        = errors.New("must not be negative")
+	errRevisionWindow  = errors.New(`"revision_window" is too long to re-read in one page every poll`)
+	errLookback        = errors.New(`"lookback" needs more pages than "max_pages"`)
+	errFilter          = errors.New("filters must not contain empty values")
+	errRateLimit       = errors.New(`"rate_limit.requests_per_minute" and "rate_limit.burst" must be positive`)
+	errMaxPages        = errors.New(`"max_pages" must be positive`)
+	errMaxResponse     = errors.New(`"max_response_bytes" must be at least 1024`)
+)
+
+// Validate checks the configuration; every problem is reported at once.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.AdminAPIKey == "" {
+		errs = append(errs, errMissingAdminKey)
+	}
+	if err := validateEndpoint(cfg.ClientConfig.Endpoint); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Temporality != TemporalityCumulative && cfg.Temporality != TemporalityDelta {
+		errs = append(errs, fmt.Errorf("%w, not %q", errTemporality, cfg.Temporality))
+	}
+	if !cfg.Usage.Poll.Enabled {
+		errs = append(errs, errNoReport)
+	}
+	if cfg.RateLimit.RequestsPerMinute <= 0 || cfg.RateLimit.Burst <= 0 {
+		errs = append(errs, errRateLimit)
+	}
+	if cfg.MaxPages <= 0 {
+		errs = append(errs, errMaxPages)
+	}
+	if cfg.MaxResponseBytes < 1024 {
+		errs = append(errs, errMaxResponse)
+	}
+	if cfg.Usage.Poll.Enabled {
+		errs = append(errs, cfg.Usage.validate(cfg.ControllerConfig.CollectionInterval, cfg.MaxPages)...)
+	}
+	return errors.Join(errs...)
+}
+
+func validateEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%w: %q", errEndpoint, endpoint)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q", errEndpoint, endpoint)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (p PollConfig) validate(prefix string, collectionInterval time.Duration) []error {
+	var errs []error
+	if p.Interval <= 0 || p.Interval < collectionInterval {
+		errs = append(errs, fmt.Errorf("%s.%w: %s (collection_interval %s)", prefix, errInterval, p.Interval, collectionInterval))
+	}
+	if p.Lookback < 0 {
+		errs = append(errs, fmt.Errorf(`"%s.lookback" %w`, prefix, errNegative))
+	}
+	if p.RevisionWindow < 0 {
+		errs = append(errs, fmt.Errorf(`"%s.revision_window" %w`, prefix, errNegative))
+	}
+	return errs
+}
+
+// validatePaging checks that a steady-state poll fits in one page and that
+// the first poll's lookback fits in max_pages pages.
+func (p PollConfig) validatePaging(prefix, width string, maxPages int) []error {
+	w := adminapi.WidthDuration(width)
+	limit := adminapi.MaxLimit(width)
+	if w == 0 || p.Lookback < 0 || p.RevisionWindow < 0 {
+		return nil
+	}
+	var errs []error
+	// A poll reads from the previous poll's watermark (interval +
+	// revision window ago, rounded down) through the open bucket.
+	if steady := int((p.RevisionWindow+p.Interval)/w) + 2; steady > limit {
+		errs = append(errs, fmt.Errorf("%s.%w: %s plus an interval of %s is %d buckets of %s, more than the %d a page holds",
+			prefix, errRevisionWindow, p.RevisionWindow, p.Interval, steady, width, limit))
+	}
+	buckets := int(p.Lookback/w) + 2
+	if pages := (buckets + limit - 1) / limit; pages > maxPages {
+		errs = append(errs, fmt.Errorf("%s.%w: %s is %d buckets of %s, %d pages of %d (max_pages %d)",
+			prefix, errLookback, p.Lookback, buckets, width, pages, limit, maxPages))
+	}
+	return errs
+}
+
+func (u UsageConfig) validate(collectionInterval time.Duration, maxPages int) []error {
+	errs := u.Poll.validate("usage", collectionInterval)
+	if adminapi.WidthDuration(u.BucketWidth) == 0 {
+		errs = append(errs, fmt.Errorf("usage.%w, not %q", errBucketWidth, u.BucketWidth))
+	} else {
+		errs = append(errs, u.Poll.validatePaging("usage", u.BucketWidth, maxPages)...)
+	}
+	seen := map[string]bool{}
+	for _, g := range u.GroupBy {
+		switch {
+		case !slices.Contains(usageGroupBy, g):
+			errs = append(errs, fmt.Errorf("usage.%w: %q (supported: %s)", errGroupBy, g, strings.Join(usageGroupBy, ", ")))
+		case seen[g]:
+			errs = append(errs, fmt.Errorf("usage.%w: %q is listed twice", errGroupBy, g))
+		}
+		seen[g] = true
+	}
+	for name, vals := range u.filters() {
+		if slices.Contains(vals, "") {
+			errs = append(errs, fmt.Errorf(`"usage.%s": %w`, filterSetting[name], errFilter))
+		}
+	}
+	return errs
+}
+
+// filterSetting maps the API's filter parameter (without brackets) to the
+// setting that holds it.
+var filterSetting = map[string]string{
+	"api_key_ids":    "api_key_ids",
+	"workspace_ids":  "workspace_ids",
+	"models":         "models",
+	"service_tiers":  "service_tiers",
+	"context_window": "context_windows", // the API's name is singular
+	"inference_geos": "inference_geos",
+}
+
+// filters returns the non-empty filters keyed by the API's parameter name.
+func (u UsageConfig) filters() map[string][]string {
+	f := map[string][]string{}
+	add := func(name string, v []string) {
+		if len(v) > 0 {
+			f[name] = v
+		}
+	}
+	add("api_key_ids", u.APIKeyIDs)
+	add("workspace_ids", u.WorkspaceIDs)
+	add("models", u.Models)
+	add("service_tiers", u.ServiceTiers)
+	add("context_window", u.ContextWindows)
+	add("inference_geos", u.InferenceGeos)
+	return f
+}

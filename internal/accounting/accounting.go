@@ -1,0 +1,354 @@
+// Package accounting turns re-read, still-changing report buckets into exact
+// running totals.
+//
+// The Admin API keeps revising a bucket after it closes. A Stream remembers,
+// for every bucket still inside the revision window, what it has already
+// counted per series, and counts only the increase when the bucket is read
+// again. A bucket older than the window is final: it is read one last time,
+// then forgotten, and never read again. Values that go down are corrections:
+// they are reported, and never make a counter go backwards.
+//
+// A poll is a transaction. Begin computes what the poll adds against the
+// committed state; nothing changes until Commit, which the receiver calls only
+// after the next consumer accepted the metrics built from it. A poll that is
+// abandoned (a failed request, a refused export) leaves the Stream as it was,
+// and the next poll reads the same buckets again and finds the same increase.
+package accounting // import "github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Width is the number of counters a series carries.
+const Width = 6
+
+// Counters are the values of one series in one bucket (or their totals).
+// Each report decides what each position means; unused positions stay 0.
+type Counters [Width]int64
+
+// IsZero reports whether every counter is 0.
+func (c *Counters) IsZero() bool { return *c == Counters{} }
+
+// SeriesID is a stream's dense id for a series key.
+type SeriesID uint32
+
+// Config shapes a Stream.
+type Config struct {
+	BucketWidth    time.Duration // 1m, 1h or 1d
+	RevisionWindow time.Duration // closed buckets younger than this are re-read
+	Start          time.Time     // start of the first lookback; aligned down to BucketWidth
+}
+
+type entry struct {
+	counted   Counters
+	corrected bool // a decrease was already reported for this entry
+}
+
+// Stream is the exact accounting of one report with one query shape. It is
+// not safe for concurrent use; the scraper polls one report at a time.
+type Stream[K comparable] struct {
+	width    time.Duration
+	revision time.Duration
+	start    time.Time
+	// watermark: every bucket that starts before it is final.
+	watermark time.Time
+	lastEmit  time.Time
+
+	ids    map[K]SeriesID
+	keys   []K
+	totals []Counters // cumulative totals by SeriesID, since start
+	// ledger holds what was counted per bucket (unix seconds of its start)
+	// for buckets at or after the watermark only.
+	ledger map[int64]map[SeriesID]*entry
+}
+
+// NewStream starts an empty stream.
+func NewStream[K comparable](cfg Config) (*Stream[K], error) {
+	if cfg.BucketWidth <= 0 || cfg.RevisionWindow < 0 {
+		return nil, errors.New("accounting: bucket width must be positive and revision window not negative")
+	}
+	start := cfg.Start.UTC().Truncate(cfg.BucketWidth)
+	return &Stream[K]{
+		width:     cfg.BucketWidth,
+		revision:  cfg.RevisionWindow,
+		start:     start,
+		watermark: start,
+		lastEmit:  start,
+		ids:       map[K]SeriesID{},
+		ledger:    map[int64]map[SeriesID]*entry{},
+	}, nil
+}
+
+// Start is the start of the stream: the start timestamp of cumulative points.
+func (s *Stream[K]) Start() time.Time { return s.start }
+
+// Watermark is the start of the oldest bucket that is not final yet.
+func (s *Stream[K]) Watermark() time.Time { return s.watermark }
+
+// LastEmit is the time of the last committed poll: the start timestamp of
+// the next delta points.
+func (s *Stream[K]) LastEmit() time.Time { return s.lastEmit }
+
+// Series is the number of series the stream has seen.
+func (s *Stream[K]) Series() int { return len(s.keys) }
+
+// LedgerEntries is the number of (bucket, series) values remembered: the
+// state the revision window costs.
+func (s *Stream[K]) LedgerEntries() int {
+	n := 0
+	for _, b := range s.ledger {
+		n += len(b)
+	}
+	return n
+}
+
+// Key returns the key of a series id.
+func (s *Stream[K]) Key(id SeriesID) K { return s.keys[id] }
+
+// Total returns the committed cumulative total of a series.
+func (s *Stream[K]) Total(id SeriesID) Counters { return s.totals[id] }
+
+// Poll is one read of a stream's open range, not yet committed.
+type Poll[K comparable] struct {
+	s     *Stream[K]
+	now   time.Time
+	from  time.Time
+	to    time.Time
+	final time.Time // the watermark after commit
+
+	newKeys []K // series first seen in this poll, ids continue s.keys
+	newIDs  map[K]SeriesID
+	// pending ledger values for buckets this poll read
+	pending map[int64]map[SeriesID]*entry
+	inc     map[SeriesID]*Counters
+	touched []SeriesID // series with an increase, in first-increase order
+
+	Stats PollStats
+}
+
+// PollStats describe what a poll saw, for logs and telemetry.
+type PollStats struct {
+	Buckets          int // buckets observed
+	Rows             int // series values observed
+	RevisedBuckets   int // buckets that had been counted before and grew
+	Corrections      int // values that went down, first seen in this poll
+	SkippedFinal     int // buckets before the watermark, ignored
+	SkippedOutside   int // buckets outside the requested range or misaligned
+	OverflowedValues int // increases that would overflow a total, dropped
+}
+
+// Begin opens a poll at now. The poll must read [From, To): every bucket not
+// final yet plus the open one.
+func (s *Stream[K]) Begin(now time.Time) *Poll[K] {
+	now = now.UTC()
+	to := now.Truncate(s.width).Add(s.width) // the open bucket is read too
+	final := now.Add(-s.revision).Truncate(s.width)
+	if final.Before(s.watermark) {
+		final = s.watermark
+	}
+	if final.After(to) {
+		final = to
+	}
+	return &Poll[K]{
+		s:       s,
+		now:     now,
+		from:    s.watermark,
+		to:      to,
+		final:   final,
+		newIDs:  map[K]SeriesID{},
+		pending: map[int64]map[SeriesID]*entry{},
+		inc:     map[SeriesID]*Counters{},
+	}
+}
+
+// From is the start of the range the poll must read (inclusive).
+func (p *Poll[K]) From() time.Time { return p.from }
+
+// To is the end of the range the poll must read (exclusive).
+func (p *Poll[K]) To() time.Time { return p.to }
+
+// Now is the poll's time: the timestamp of the points built from it.
+func (p *Poll[K]) Now() time.Time { return p.now }
+
+// ErrBucket reports a bucket the API should not have sent.
+var ErrBucket = errors.New("unexpected bucket")
+
+// Observe records the values of one bucket, one entry per series. Rows of
+// the same series must be summed by the caller. A bucket before the
+// watermark is final and ignored; a bucket outside [From, To) or not aligned
+// to the bucket width is rejected with ErrBucket and changes nothing.
+func (p *Poll[K]) Observe(start, end time.Time, rows map[K]Counters) error {
+	start, end = start.UTC(), end.UTC()
+	switch {
+	case !start.Truncate(p.s.width).Equal(start) || !end.Equal(start.Add(p.s.width)):
+		p.Stats.SkippedOutside++
+		return fmt.Errorf("%w: [%s, %s) is not one aligned %s bucket", ErrBucket, start.Format(time.RFC3339), end.Format(time.RFC3339), p.s.width)
+	case start.Before(p.from):
+		p.Stats.SkippedFinal++
+		return nil
+	case !start.Before(p.to):
+		p.Stats.SkippedOutside++
+		return fmt.Errorf("%w: [%s, %s) is after the requested range", ErrBucket, start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	p.Stats.Buckets++
+	b := start.Unix()
+	committed := p.s.ledger[b]
+	pend := p.pending[b]
+	if pend == nil {
+		pend = make(map[SeriesID]*entry, len(rows))
+		p.pending[b] = pend
+	}
+	revised := false
+	for key, v := range rows {
+		p.Stats.Rows++
+		id := p.id(key)
+		e := pend[id]
+		if e == nil {
+			e = &entry{}
+			if c := committed[id]; c != nil {
+				*e = *c
+			}
+			pend[id] = e
+		}
+		var inc *Counters
+		wasCounted := !e.counted.IsZero()
+		for i, nv := range v {
+			ov := e.counted[i]
+			switch {
+			case nv > ov:
+				if inc == nil {
+					inc = p.incFor(id)
+				}
+				d := nv - ov
+				if p.s.totalOf(id)[i] > math.MaxInt64-inc[i]-d {
+					p.Stats.OverflowedValues++
+					continue
+				}
+				inc[i] += d
+				e.counted[i] = nv
+			case nv < ov && !e.corrected:
+				e.corrected = true
+				p.Stats.Corrections++
+			}
+		}
+		if inc != nil && wasCounted {
+			revised = true
+		}
+	}
+	if revised {
+		p.Stats.RevisedBuckets++
+	}
+	return nil
+}
+
+func (p *Poll[K]) id(key K) SeriesID {
+	if id, ok := p.s.ids[key]; ok {
+		return id
+	}
+	if id, ok := p.newIDs[key]; ok {
+		return id
+	}
+	id := SeriesID(len(p.s.keys) + len(p.newKeys))
+	p.newIDs[key] = id
+	p.newKeys = append(p.newKeys, key)
+	return id
+}
+
+func (p *Poll[K]) incFor(id SeriesID) *Counters {
+	c := p.inc[id]
+	if c == nil {
+		c = &Counters{}
+		p.inc[id] = c
+		p.touched = append(p.touched, id)
+	}
+	return c
+}
+
+func (s *Stream[K]) totalOf(id SeriesID) Counters {
+	if int(id) < len(s.totals) {
+		return s.totals[id]
+	}
+	return Counters{}
+}
+
+// Key returns the key of a series id, including series new in this poll.
+func (p *Poll[K]) Key(id SeriesID) K {
+	if int(id) < len(p.s.keys) {
+		return p.s.keys[id]
+	}
+	return p.newKeys[int(id)-len(p.s.keys)]
+}
+
+// Increases calls fn for every series whose counters grew in this poll, in
+// a stable order, with the increase: the points of a delta emission.
+func (p *Poll[K]) Increases(fn func(id SeriesID, key K, inc Counters)) {
+	for _, id := range p.touched {
+		fn(id, p.Key(id), *p.inc[id])
+	}
+}
+
+// Totals calls fn for every series the stream knows, with its cumulative
+// total including this poll: the points of a cumulative emission.
+func (p *Poll[K]) Totals(fn func(id SeriesID, key K, total Counters)) {
+	n := len(p.s.keys) + len(p.newKeys)
+	for i := range n {
+		id := SeriesID(i)
+		t := p.s.totalOf(id)
+		if inc := p.inc[id]; inc != nil {
+			for j := range t {
+				t[j] += inc[j]
+			}
+		}
+		fn(id, p.Key(id), t)
+	}
+}
+
+// Commit makes the poll part of the stream: counted values, totals, the
+// watermark and the emission time. Call it once, after the points built from
+// the poll were accepted downstream.
+func (p *Poll[K]) Commit() {
+	s := p.s
+	for _, k := range p.newKeys {
+		s.ids[k] = SeriesID(len(s.keys))
+		s.keys = append(s.keys, k)
+	}
+	for len(s.totals) < len(s.keys) {
+		s.totals = append(s.totals, Counters{})
+	}
+	for id, inc := range p.inc {
+		for i := range inc {
+			s.totals[id][i] += inc[i]
+		}
+	}
+	for b, pend := range p.pending {
+		committed := s.ledger[b]
+		if committed == nil {
+			s.ledger[b] = pend
+			continue
+		}
+		for id, e := range pend {
+			committed[id] = e
+		}
+	}
+	// Buckets before the new watermark were read in this poll while older
+	// than the revision window: final, so they leave the ledger for good.
+	cut := p.final.Unix()
+	for b := range s.ledger {
+		if b < cut {
+			delete(s.ledger, b)
+		}
+	}
+	s.watermark = p.final
+	s.lastEmit = p.now
+}
+
+// Totals calls fn for every series the stream knows, with its committed
+// cumulative total: what a cumulative emission repeats between polls.
+func (s *Stream[K]) Totals(fn func(id SeriesID, key K, total Counters)) {
+	for i, k := range s.keys {
+		fn(SeriesID(i), k, s.totals[i])
+	}
+}

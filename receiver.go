@@ -1,0 +1,41 @@
+package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/scraper"
+	"go.opentelemetry.io/collector/scraper/scraperhelper"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (receiver.Metrics, error) {
+	s := newScraper(cfg, set)
+	sc, err := scraper.NewMetrics(s.scrape, scraper.WithStart(s.start), scraper.WithShutdown(s.shutdown))
+	if err != nil {
+		return nil, err
+	}
+	return scraperhelper.NewMetricsController(&cfg.ControllerConfig, set, &commitOnAccept{next: next, s: s},
+		scraperhelper.AddMetricsScraper(metadata.Type, sc))
+}
+
+// commitOnAccept sits between the scraper controller and the next consumer.
+// The controller hands the scrape's metrics to ConsumeMetrics right after
+// the scrape, on the same goroutine; only when the next consumer accepts
+// them is what they carry marked as counted. A refused batch is counted
+// again by the next poll, so nothing is lost and nothing is sent twice.
+type commitOnAccept struct {
+	next consumer.Metrics
+	s    *anthropicScraper
+}
+
+func (c *commitOnAccept) Capabilities() consumer.Capabilities { return c.next.Capabilities() }
+
+func (c *commitOnAccept) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	err := c.next.ConsumeMetrics(ctx, md)
+	c.s.settle(err == nil)
+	return err
+}

@@ -1,0 +1,187 @@
+package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+// collector is one report of the Admin API, polled on its own interval.
+type collector interface {
+	name() string
+	// collect polls the report when it is due and returns the metrics to
+	// emit and the commit to run once the next consumer accepted them.
+	collect(ctx context.Context, client *adminapi.Client, now time.Time) (pmetric.Metrics, func(), error)
+}
+
+// observeFunc takes the rows of one bucket, summed per series.
+type observeFunc[K comparable] func(start, end time.Time, rows map[K]accounting.Counters) error
+
+// source is what differs between the bucketed reports: the query and the
+// mapping of rows to series, and of series to data points.
+type source[K comparable, R comparable] interface {
+	// read reads every bucket of [from, to) and hands each one to obs.
+	read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[K]) error
+	// resource is the resource a series belongs to.
+	resource(key K) R
+	// setResource sets a resource's attributes.
+	setResource(rb *metadata.ResourceBuilder, r R)
+	// record adds the points of one series; with skipZero, zero counters
+	// are left out (a delta emission sends only what grew).
+	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, key K, c accounting.Counters, skipZero bool)
+}
+
+// streamReport polls one bucketed report into an accounting stream.
+type streamReport[K comparable, R comparable] struct {
+	reportName  string
+	interval    time.Duration
+	tolerance   time.Duration // a tick this early still counts as due
+	temporality Temporality
+	stream      *accounting.Stream[K]
+	mb          *metadata.MetricsBuilder
+	src         source[K, R]
+	logger      *zap.Logger
+	nextPoll    time.Time
+}
+
+func (r *streamReport[K, R]) name() string { return r.reportName }
+
+func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Client, now time.Time) (pmetric.Metrics, func(), error) {
+	if now.Before(r.nextPoll.Add(-r.tolerance)) {
+		if r.temporality == TemporalityCumulative {
+			// Between polls the running totals are repeated, so that
+			// exporters that expire idle series (Prometheus) keep them.
+			return r.emit(now, r.stream.Start(), r.stream.Totals, false), nil, nil
+		}
+		return pmetric.NewMetrics(), nil, nil
+	}
+	p := r.stream.Begin(now)
+	outside := 0
+	err := r.src.read(ctx, client, p.From(), p.To(), func(start, end time.Time, rows map[K]accounting.Counters) error {
+		if err := p.Observe(start, end, rows); err != nil {
+			if errors.Is(err, accounting.ErrBucket) {
+				outside++
+				return nil
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return pmetric.NewMetrics(), nil, err
+	}
+	if outside > 0 {
+		r.logger.Warn("Skipped buckets outside the requested range", zap.String("report", r.reportName), zap.Int("buckets", outside),
+			zap.Time("from", p.From()), zap.Time("to", p.To()))
+	}
+	if p.Stats.Corrections > 0 {
+		r.logger.Warn("Values went down in buckets already counted; counters are kept at the highest value seen",
+			zap.String("report", r.reportName), zap.Int("values", p.Stats.Corrections))
+	}
+	if p.Stats.OverflowedValues > 0 {
+		r.logger.Error("Increases dropped: a running total would overflow int64", zap.String("report", r.reportName),
+			zap.Int("values", p.Stats.OverflowedValues))
+	}
+	var md pmetric.Metrics
+	if r.temporality == TemporalityDelta {
+		md = r.emit(now, r.stream.LastEmit(), p.Increases, true)
+	} else {
+		md = r.emit(now, r.stream.Start(), p.Totals, false)
+	}
+	commit := func() {
+		p.Commit()
+		r.nextPoll = now.Add(r.interval)
+		r.logger.Debug("Poll committed", zap.String("report", r.reportName), zap.Int("buckets", p.Stats.Buckets),
+			zap.Int("rows", p.Stats.Rows), zap.Int("revised_buckets", p.Stats.RevisedBuckets),
+			zap.Time("watermark", r.stream.Watermark()))
+	}
+	return md, commit, nil
+}
+
+type seriesPoint[K comparable] struct {
+	key K
+	c   accounting.Counters
+}
+
+// emit builds the points of every series each yields, one ResourceMetrics
+// per resource, in the order the series were first seen.
+func (r *streamReport[K, R]) emit(now, start time.Time, each func(func(accounting.SeriesID, K, accounting.Counters)), delta bool) pmetric.Metrics {
+	groups := map[R]int{}
+	var order []R
+	var points [][]seriesPoint[K]
+	each(func(_ accounting.SeriesID, key K, c accounting.Counters) {
+		res := r.src.resource(key)
+		i, ok := groups[res]
+		if !ok {
+			i = len(order)
+			groups[res] = i
+			order = append(order, res)
+			points = append(points, nil)
+		}
+		points[i] = append(points[i], seriesPoint[K]{key, c})
+	})
+	ts := pcommon.NewTimestampFromTime(now)
+	r.mb.Reset(metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
+	for i, res := range order {
+		for _, p := range points[i] {
+			r.src.record(r.mb, ts, p.key, p.c, delta)
+		}
+		rb := r.mb.NewResourceBuilder()
+		r.src.setResource(rb, res)
+		r.mb.EmitForResource(metadata.WithResource(rb.Emit()))
+	}
+	md := r.mb.Emit()
+	if delta {
+		setDelta(md)
+	}
+	return md
+}
+
+// setDelta turns every sum into a delta sum: the `temporality` setting
+// overrides the cumulative temporality declared in metadata.yaml.
+func setDelta(md pmetric.Metrics) {
+	rms := md.ResourceMetrics()
+	for i := range rms.Len() {
+		sms := rms.At(i).ScopeMetrics()
+		for j := range sms.Len() {
+			ms := sms.At(j).Metrics()
+			for k := range ms.Len() {
+				if m := ms.At(k); m.Type() == pmetric.MetricTypeSum {
+					m.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+				}
+			}
+		}
+	}
+}
+
+// dimension is the value of a grouped dimension: "" when it is not grouped
+// (so it is not emitted), the documented stand-in when the API sent null.
+func dimension(grouped bool, v *string, null string) string {
+	switch {
+	case !grouped:
+		return ""
+	case v == nil || *v == "":
+		return null
+	}
+	return *v
+}
+
+// Stand-ins for nulls of grouped dimensions.
+const (
+	defaultWorkspace = "default" // a null workspace_id is the default workspace
+	consoleAPIKey    = "console" // a null api_key_id is Console/Workbench use
+	unknownValue     = "unknown" // any other grouped dimension sent as null
+)
+
+func describePoll(p PollConfig) string {
+	return fmt.Sprintf("every %s, lookback %s, revision window %s", p.Interval, p.Lookback, p.RevisionWindow)
+}

@@ -1,0 +1,188 @@
+package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/scraper/scrapererror"
+	"go.uber.org/zap"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+type anthropicScraper struct {
+	cfg      *Config
+	settings receiver.Settings
+	logger   *zap.Logger
+	now      func() time.Time
+
+	client  *adminapi.Client
+	limiter *adminapi.Limiter
+	reports []collector
+
+	// life ends at shutdown and cancels a scrape in flight (the controller
+	// does not): retries and rate-limit waits stop at once.
+	life   context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	pending []func() // commits of the last scrape, run once it was accepted
+}
+
+func newScraper(cfg *Config, set receiver.Settings) *anthropicScraper {
+	return &anthropicScraper{cfg: cfg, settings: set, logger: set.Logger, now: time.Now}
+}
+
+func (s *anthropicScraper) start(ctx context.Context, host component.Host) error {
+	hc, err := s.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), s.settings.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("building the HTTP client: %w", err)
+	}
+	s.limiter = adminapi.NewLimiter(s.cfg.RateLimit.RequestsPerMinute, s.cfg.RateLimit.Burst)
+	retry := s.cfg.RetryOnFailure
+	s.client, err = adminapi.New(hc, adminapi.Settings{
+		Endpoint:         s.cfg.ClientConfig.Endpoint,
+		AdminKey:         string(s.cfg.AdminAPIKey),
+		UserAgent:        userAgent(s.settings),
+		MaxResponseBytes: s.cfg.MaxResponseBytes,
+		MaxPages:         s.cfg.MaxPages,
+		Limiter:          s.limiter,
+		Logger:           s.logger,
+		Retry: adminapi.RetryPolicy{
+			Enabled:             retry.Enabled,
+			InitialInterval:     retry.InitialInterval,
+			MaxInterval:         retry.MaxInterval,
+			Multiplier:          retry.Multiplier,
+			RandomizationFactor: retry.RandomizationFactor,
+			MaxElapsedTime:      retry.MaxElapsedTime,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	s.reports = nil
+	if u := s.cfg.Usage; u.Poll.Enabled {
+		r, err := newStreamReport(s, "usage", u.Poll, adminapi.WidthDuration(u.BucketWidth), newUsageSource(u), now)
+		if err != nil {
+			return err
+		}
+		s.reports = append(s.reports, r)
+	}
+	s.life, s.cancel = context.WithCancel(context.Background())
+	s.logStart()
+	return nil
+}
+
+func newStreamReport[K comparable, R comparable](s *anthropicScraper, name string, p PollConfig, width time.Duration, src source[K, R], now time.Time) (*streamReport[K, R], error) {
+	stream, err := accounting.NewStream[K](accounting.Config{
+		BucketWidth:    width,
+		RevisionWindow: p.RevisionWindow,
+		Start:          now.Add(-p.Lookback),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &streamReport[K, R]{
+		reportName:  name,
+		interval:    p.Interval,
+		tolerance:   s.cfg.ControllerConfig.CollectionInterval / 2,
+		temporality: s.cfg.Temporality,
+		stream:      stream,
+		mb:          metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.settings),
+		src:         src,
+		logger:      s.logger,
+	}, nil
+}
+
+func userAgent(set receiver.Settings) string {
+	ua := "anthropic_usage-receiver/" + adminapi.Version
+	if set.BuildInfo.Command != "" {
+		ua += fmt.Sprintf(" (%s/%s)", set.BuildInfo.Command, set.BuildInfo.Version)
+	}
+	return ua
+}
+
+func (s *anthropicScraper) logStart() {
+	fields := []zap.Field{
+		zap.String("endpoint", s.cfg.ClientConfig.Endpoint),
+		zap.String("temporality", string(s.cfg.Temporality)),
+	}
+	if u := s.cfg.Usage; u.Poll.Enabled {
+		fields = append(fields, zap.String("usage", fmt.Sprintf("%s buckets, %s", u.BucketWidth, describePoll(u.Poll))))
+	}
+	s.logger.Info("Anthropic usage receiver started", fields...)
+	if !strings.HasPrefix(string(s.cfg.AdminAPIKey), "sk-ant-admin") {
+		s.logger.Warn(`"admin_api_key" does not start with sk-ant-admin: Anthropic answers 403 to keys that are not Admin API keys`)
+	}
+	if s.cfg.ClientConfig.TLS.InsecureSkipVerify {
+		s.logger.Warn(`"tls.insecure_skip_verify" is set: the admin key is sent to a server whose certificate is not checked`)
+	}
+	switch s.cfg.Temporality {
+	case TemporalityCumulative:
+		s.logger.Info("No checkpoint storage: after a restart the counters start again from the lookback with a new start time")
+	case TemporalityDelta:
+		s.logger.Info("No checkpoint storage: after a restart the lookback is read and emitted again, so deltas from that window are counted twice downstream")
+	}
+}
+
+func (s *anthropicScraper) shutdown(context.Context) error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.logger.Info("Anthropic usage receiver stopped")
+	return nil
+}
+
+func (s *anthropicScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if s.life != nil {
+		defer context.AfterFunc(s.life, cancel)()
+	}
+	now := s.now().UTC()
+	md := pmetric.NewMetrics()
+	var errs scrapererror.ScrapeErrors
+	var pending []func()
+	for _, r := range s.reports {
+		m, commit, err := r.collect(ctx, s.client, now)
+		if err != nil {
+			errs.AddPartial(1, fmt.Errorf("%s report: %w", r.name(), err))
+			continue
+		}
+		m.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+		if commit != nil {
+			pending = append(pending, commit)
+		}
+	}
+	s.mu.Lock()
+	s.pending = pending
+	s.mu.Unlock()
+	return md, errs.Combine()
+}
+
+// settle runs the last scrape's commits when its metrics were accepted and
+// drops them otherwise, so that the next poll counts the same data again.
+func (s *anthropicScraper) settle(accepted bool) {
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if !accepted {
+		if len(pending) > 0 {
+			s.logger.Debug("Metrics refused downstream; the next poll counts them again")
+		}
+		return
+	}
+	for _, commit := range pending {
+		commit()
+	}
+}

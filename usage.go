@@ -1,0 +1,167 @@
+package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+// Positions of the usage report's values in accounting.Counters.
+const (
+	usageUncached = iota
+	usageCacheRead
+	usageCacheWrite5m
+	usageCacheWrite1h
+	usageOutput
+	usageWebSearch
+)
+
+var usageTokenTypes = [...]struct {
+	pos   int
+	typ   metadata.AttributeAnthropicTokenType
+	genAI metadata.AttributeGenAiTokenType
+}{
+	{usageUncached, metadata.AttributeAnthropicTokenTypeUncachedInputTokens, metadata.AttributeGenAiTokenTypeInput},
+	{usageCacheRead, metadata.AttributeAnthropicTokenTypeCacheReadInputTokens, metadata.AttributeGenAiTokenTypeInput},
+	{usageCacheWrite5m, metadata.AttributeAnthropicTokenTypeCacheCreationEphemeral5mInputTokens, metadata.AttributeGenAiTokenTypeInput},
+	{usageCacheWrite1h, metadata.AttributeAnthropicTokenTypeCacheCreationEphemeral1hInputTokens, metadata.AttributeGenAiTokenTypeInput},
+	{usageOutput, metadata.AttributeAnthropicTokenTypeOutputTokens, metadata.AttributeGenAiTokenTypeOutput},
+}
+
+// usageKey is a series of the usage report: the grouped dimensions, "" for
+// those not grouped.
+type usageKey struct {
+	workspace, model, apiKey, serviceTier, contextWindow, inferenceGeo string
+}
+
+// modelResource is the resource of usage and cost series.
+type modelResource struct {
+	workspace, model string
+}
+
+// usageSource maps the Messages usage report.
+type usageSource struct {
+	width    string
+	groupBy  []string
+	filters  map[string][]string
+	grouped  struct{ workspace, model, apiKey, serviceTier, contextWindow, inferenceGeo bool }
+	negative int // rows skipped for negative values, since start
+}
+
+func newUsageSource(cfg UsageConfig) *usageSource {
+	s := &usageSource{width: cfg.BucketWidth, groupBy: cfg.GroupBy, filters: cfg.filters()}
+	g := func(d string) bool { return slices.Contains(cfg.GroupBy, d) }
+	s.grouped.workspace = g(groupWorkspace)
+	s.grouped.model = g(groupModel)
+	s.grouped.apiKey = g(groupAPIKey)
+	s.grouped.serviceTier = g(groupServiceTier)
+	s.grouped.contextWindow = g(groupContextWindow)
+	s.grouped.inferenceGeo = g(groupInferenceGeo)
+	return s
+}
+
+func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[usageKey]) error {
+	q := adminapi.ReportQuery{
+		StartingAt:  from,
+		EndingAt:    to,
+		BucketWidth: s.width,
+		Limit:       adminapi.MaxLimit(s.width),
+		GroupBy:     s.groupBy,
+		Filters:     s.filters,
+	}
+	rows := map[usageKey]accounting.Counters{}
+	return client.UsageReport(ctx, q, func(b *adminapi.UsageBucket) error {
+		clear(rows)
+		for i := range b.Results {
+			c, ok := usageCounters(&b.Results[i])
+			if !ok {
+				s.negative++
+				continue
+			}
+			k := s.key(&b.Results[i])
+			sum := rows[k]
+			for j := range c {
+				sum[j] += c[j]
+			}
+			rows[k] = sum
+		}
+		return obs(b.StartingAt, b.EndingAt, rows)
+	})
+}
+
+// usageCounters reads a row's values; a row with a negative count is not
+// usage the API can have meant, and is skipped.
+func usageCounters(r *adminapi.UsageResult) (accounting.Counters, bool) {
+	var c accounting.Counters
+	c[usageUncached] = r.UncachedInputTokens
+	c[usageCacheRead] = r.CacheReadInputTokens
+	c[usageCacheWrite5m] = r.CacheCreation.Ephemeral5mInputTokens
+	c[usageCacheWrite1h] = r.CacheCreation.Ephemeral1hInputTokens
+	c[usageOutput] = r.OutputTokens
+	c[usageWebSearch] = r.ServerToolUse.WebSearchRequests
+	for _, v := range c {
+		if v < 0 {
+			return c, false
+		}
+	}
+	return c, true
+}
+
+func (s *usageSource) key(r *adminapi.UsageResult) usageKey {
+	return usageKey{
+		workspace:     dimension(s.grouped.workspace, r.WorkspaceID, defaultWorkspace),
+		model:         dimension(s.grouped.model, r.Model, unknownValue),
+		apiKey:        dimension(s.grouped.apiKey, r.APIKeyID, consoleAPIKey),
+		serviceTier:   dimension(s.grouped.serviceTier, r.ServiceTier, unknownValue),
+		contextWindow: dimension(s.grouped.contextWindow, r.ContextWindow, unknownValue),
+		inferenceGeo:  dimension(s.grouped.inferenceGeo, r.InferenceGeo, unknownValue),
+	}
+}
+
+func (s *usageSource) resource(k usageKey) modelResource {
+	return modelResource{workspace: k.workspace, model: k.model}
+}
+
+func (s *usageSource) setResource(rb *metadata.ResourceBuilder, r modelResource) {
+	setModelResource(rb, r)
+}
+
+func setModelResource(rb *metadata.ResourceBuilder, r modelResource) {
+	rb.SetGenAiProviderName("anthropic")
+	if r.workspace != "" {
+		rb.SetAnthropicWorkspaceID(r.workspace)
+	}
+	if r.model != "" {
+		rb.SetGenAiRequestModel(r.model)
+	}
+}
+
+func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k usageKey, c accounting.Counters, skipZero bool) {
+	opts := make([]metadata.MetricAttributeOption, 0, 4)
+	if k.apiKey != "" {
+		opts = append(opts, metadata.WithAnthropicAPIKeyIDMetricAttribute(k.apiKey))
+	}
+	if k.serviceTier != "" {
+		opts = append(opts, metadata.WithAnthropicServiceTierMetricAttribute(k.serviceTier))
+	}
+	if k.contextWindow != "" {
+		opts = append(opts, metadata.WithAnthropicContextWindowMetricAttribute(k.contextWindow))
+	}
+	if k.inferenceGeo != "" {
+		opts = append(opts, metadata.WithAnthropicInferenceGeoMetricAttribute(k.inferenceGeo))
+	}
+	for _, t := range usageTokenTypes {
+		if v := c[t.pos]; v != 0 || !skipZero {
+			mb.RecordAnthropicUsageTokensDataPoint(ts, v, t.typ, t.genAI, opts...)
+		}
+	}
+	if v := c[usageWebSearch]; v != 0 || !skipZero {
+		mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, v, opts...)
+	}
+}

@@ -107,12 +107,12 @@ var (
 	errEndpoint        = errors.New(`"endpoint" must be an https:// URL (http:// is accepted for loopback addresses only)`)
 	errTemporality     = errors.New(`"temporality" must be "cumulative" or "delta"`)
 	errNoReport        = errors.New(`no report is enabled: set "usage.enabled" to true`)
-	errInterval        = errors.New(`"interval" must be positive and not shorter than "collection_interval"`)
-	errBucketWidth     = errors.New(`"bucket_width" must be one of 1m, 1h, 1d`)
-	errGroupBy         = errors.New(`"group_by" has an unsupported value`)
+	errInterval        = errors.New(`must be positive and not shorter than "collection_interval"`)
+	errBucketWidth     = errors.New("must be one of 1m, 1h, 1d")
+	errGroupBy         = errors.New("has an unsupported or repeated value")
 	errNegative        = errors.New("must not be negative")
-	errRevisionWindow  = errors.New(`"revision_window" is too long to re-read in one page every poll`)
-	errLookback        = errors.New(`"lookback" needs more pages than "max_pages"`)
+	errRevisionWindow  = errors.New("is too long to re-read in one page every poll")
+	errLookback        = errors.New(`needs more pages than "max_pages" allows`)
 	errFilter          = errors.New("filters must not contain empty values")
 	errRateLimit       = errors.New(`"rate_limit.requests_per_minute" and "rate_limit.burst" must be positive`)
 	errMaxPages        = errors.New(`"max_pages" must be positive`)
@@ -176,7 +176,7 @@ func isLoopback(host string) bool {
 func (p PollConfig) validate(prefix string, collectionInterval time.Duration) []error {
 	var errs []error
 	if p.Interval <= 0 || p.Interval < collectionInterval {
-		errs = append(errs, fmt.Errorf("%s.%w: %s (collection_interval %s)", prefix, errInterval, p.Interval, collectionInterval))
+		errs = append(errs, fmt.Errorf(`"%s.interval" %w: %s (collection_interval %s)`, prefix, errInterval, p.Interval, collectionInterval))
 	}
 	if p.Lookback < 0 {
 		errs = append(errs, fmt.Errorf(`"%s.lookback" %w`, prefix, errNegative))
@@ -199,12 +199,12 @@ func (p PollConfig) validatePaging(prefix, width string, maxPages int) []error {
 	// A poll reads from the previous poll's watermark (interval +
 	// revision window ago, rounded down) through the open bucket.
 	if steady := int((p.RevisionWindow+p.Interval)/w) + 2; steady > limit {
-		errs = append(errs, fmt.Errorf("%s.%w: %s plus an interval of %s is %d buckets of %s, more than the %d a page holds",
+		errs = append(errs, fmt.Errorf(`"%s.revision_window" %w: %s plus an interval of %s is %d buckets of %s, more than the %d a page holds`,
 			prefix, errRevisionWindow, p.RevisionWindow, p.Interval, steady, width, limit))
 	}
 	buckets := int(p.Lookback/w) + 2
 	if pages := (buckets + limit - 1) / limit; pages > maxPages {
-		errs = append(errs, fmt.Errorf("%s.%w: %s is %d buckets of %s, %d pages of %d (max_pages %d)",
+		errs = append(errs, fmt.Errorf(`"%s.lookback" %w: %s is %d buckets of %s, %d pages of %d (max_pages %d)`,
 			prefix, errLookback, p.Lookback, buckets, width, pages, limit, maxPages))
 	}
 	return errs
@@ -213,7 +213,7 @@ func (p PollConfig) validatePaging(prefix, width string, maxPages int) []error {
 func (u UsageConfig) validate(collectionInterval time.Duration, maxPages int) []error {
 	errs := u.Poll.validate("usage", collectionInterval)
 	if adminapi.WidthDuration(u.BucketWidth) == 0 {
-		errs = append(errs, fmt.Errorf("usage.%w, not %q", errBucketWidth, u.BucketWidth))
+		errs = append(errs, fmt.Errorf(`"usage.bucket_width" %w, not %q`, errBucketWidth, u.BucketWidth))
 	} else {
 		errs = append(errs, u.Poll.validatePaging("usage", u.BucketWidth, maxPages)...)
 	}
@@ -221,9 +221,9 @@ func (u UsageConfig) validate(collectionInterval time.Duration, maxPages int) []
 	for _, g := range u.GroupBy {
 		switch {
 		case !slices.Contains(usageGroupBy, g):
-			errs = append(errs, fmt.Errorf("usage.%w: %q (supported: %s)", errGroupBy, g, strings.Join(usageGroupBy, ", ")))
+			errs = append(errs, fmt.Errorf(`"usage.group_by" %w: %q (supported: %s)`, errGroupBy, g, strings.Join(usageGroupBy, ", ")))
 		case seen[g]:
-			errs = append(errs, fmt.Errorf("usage.%w: %q is listed twice", errGroupBy, g))
+			errs = append(errs, fmt.Errorf(`"usage.group_by" %w: %q is listed twice`, errGroupBy, g))
 		}
 		seen[g] = true
 	}

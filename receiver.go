@@ -13,13 +13,16 @@ import (
 )
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (receiver.Metrics, error) {
-	s := newScraper(cfg, set)
+	return newReceiverWithScraper(cfg, set, next, newScraper(cfg, set))
+}
+
+func newReceiverWithScraper(cfg *Config, set receiver.Settings, next consumer.Metrics, s *anthropicScraper, opts ...scraperhelper.ControllerOption) (receiver.Metrics, error) {
 	sc, err := scraper.NewMetrics(s.scrape, scraper.WithStart(s.start), scraper.WithShutdown(s.shutdown))
 	if err != nil {
 		return nil, err
 	}
-	return scraperhelper.NewMetricsController(&cfg.ControllerConfig, set, &commitOnAccept{next: next, s: s},
-		scraperhelper.AddMetricsScraper(metadata.Type, sc))
+	opts = append(opts, scraperhelper.AddMetricsScraper(metadata.Type, sc))
+	return scraperhelper.NewMetricsController(&cfg.ControllerConfig, set, &commitOnAccept{next: next, s: s}, opts...)
 }
 
 // commitOnAccept sits between the scraper controller and the next consumer.

@@ -59,8 +59,7 @@ type Client struct {
 	http     *http.Client
 	base     *url.URL
 	settings Settings
-	// sleep waits between retries; tests replace it.
-	sleep func(ctx context.Context, d time.Duration) error
+	clock    clock
 }
 
 // New wraps an HTTP client built from confighttp. It installs a redirect
@@ -94,18 +93,7 @@ func New(hc *http.Client, s Settings) (*Client, error) {
 		}
 		return nil
 	}
-	return &Client{http: &c, base: base, settings: s, sleep: sleepCtx}, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
+	return &Client{http: &c, base: base, settings: s, clock: realClock{}}, nil
 }
 
 // get sends one GET with retries and decodes a 2xx JSON body into out.
@@ -113,7 +101,7 @@ func (c *Client) get(ctx context.Context, path string, params url.Values, out an
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = params.Encode()
-	started := time.Now()
+	started := c.clock.Now()
 	policy := c.settings.Retry
 	for attempt := 1; ; attempt++ {
 		err := c.once(ctx, path, u.String(), out)
@@ -127,20 +115,21 @@ func (c *Client) get(ctx context.Context, path string, params url.Values, out an
 		var ae *APIError
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			wait = ae.RetryAfter
-			if ae.StatusCode == http.StatusTooManyRequests {
-				c.settings.Limiter.PauseUntil(time.Now().Add(wait))
-			}
 		}
-		if policy.MaxElapsedTime > 0 && time.Since(started)+wait > policy.MaxElapsedTime {
+		if ae != nil && ae.StatusCode == http.StatusTooManyRequests {
+			// Every report shares the limiter: a 429 holds all of them back.
+			c.settings.Limiter.PauseUntil(c.clock.Now().Add(wait))
+		}
+		if policy.MaxElapsedTime > 0 && c.clock.Now().Sub(started)+wait > policy.MaxElapsedTime {
 			return fmt.Errorf("giving up after %d attempts: %w", attempt, err)
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		if dl, ok := ctx.Deadline(); ok && dl.Sub(c.clock.Now()) < wait {
 			return fmt.Errorf("giving up after %d attempts, the next one would pass the scrape deadline: %w", attempt, err)
 		}
 		if o := c.settings.Observer; o != nil {
 			o.Retry(path)
 		}
-		if err := c.sleep(ctx, wait); err != nil {
+		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}

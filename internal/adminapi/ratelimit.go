@@ -17,6 +17,28 @@ type Limiter struct {
 	last     time.Time
 	pausedTo time.Time
 	waited   time.Duration
+	clock    clock
+}
+
+// clock is time as the client and limiter see it; tests replace it.
+type clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
 }
 
 // NewLimiter allows perMinute requests a minute on average and up to burst
@@ -33,22 +55,19 @@ func NewLimiter(perMinute, burst int) *Limiter {
 		burst:    float64(burst),
 		tokens:   float64(burst),
 		last:     time.Now(),
+		clock:    realClock{},
 	}
 }
 
 // Wait blocks until a request may be sent or ctx ends.
 func (l *Limiter) Wait(ctx context.Context) error {
 	for {
-		d := l.reserve(time.Now())
+		d := l.reserve(l.clock.Now())
 		if d <= 0 {
 			return nil
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return context.Cause(ctx)
-		case <-t.C:
+		if err := l.clock.Sleep(ctx, d); err != nil {
+			return err
 		}
 		l.mu.Lock()
 		l.waited += d

@@ -1,0 +1,11 @@
+package anthropicusagereceiver
+
+import (
+	"time"
+
+	"go.opentelemetry.io/collector/scraper/scraperhelper"
+)
+
+func scraperhelperTicker(ch <-chan time.Time) scraperhelper.ControllerOption {
+	return scraperhelper.WithTickerChannel(ch)
+}

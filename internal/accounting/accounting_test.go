@@ -1,0 +1,208 @@
+package accounting
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
+
+func newStream(t *testing.T, width, revision time.Duration) *Stream[string] {
+	t.Helper()
+	s, err := NewStream[string](Config{BucketWidth: width, RevisionWindow: revision, Start: t0})
+	require.NoError(t, err)
+	return s
+}
+
+func c(vals ...int64) Counters {
+	var out Counters
+	copy(out[:], vals)
+	return out
+}
+
+// observe feeds one bucket of rows to a poll.
+func observe(t *testing.T, p *Poll[string], start time.Time, width time.Duration, rows map[string]Counters) {
+	t.Helper()
+	require.NoError(t, p.Observe(start, start.Add(width), rows))
+}
+
+func totals(p *Poll[string]) map[string]Counters {
+	out := map[string]Counters{}
+	p.Totals(func(_ SeriesID, k string, c Counters) { out[k] = c })
+	return out
+}
+
+func increases(p *Poll[string]) map[string]Counters {
+	out := map[string]Counters{}
+	p.Increases(func(_ SeriesID, k string, c Counters) { out[k] = c })
+	return out
+}
+
+func TestPollRange(t *testing.T) {
+	s := newStream(t, time.Minute, time.Hour)
+	p := s.Begin(t0.Add(90*time.Second + 5*time.Millisecond))
+	assert.Equal(t, t0, p.From(), "the first poll reads from the start of the lookback")
+	assert.Equal(t, t0.Add(2*time.Minute), p.To(), "the open bucket is read too")
+	p.Commit()
+	assert.Equal(t, t0, s.Watermark(), "nothing is an hour old yet")
+
+	p = s.Begin(t0.Add(3 * time.Hour))
+	assert.Equal(t, t0, p.From())
+	p.Commit()
+	assert.Equal(t, t0.Add(2*time.Hour), s.Watermark(), "buckets older than the revision window are final after they were read")
+	assert.Equal(t, t0.Add(2*time.Hour), s.Begin(t0.Add(3*time.Hour+time.Minute)).From())
+}
+
+// The same buckets read again and again with growing values: every poll
+// counts only the increase, and the total is the final value exactly.
+func TestLateDataCountedOnce(t *testing.T) {
+	s := newStream(t, time.Minute, time.Hour)
+	reads := []Counters{c(5, 0, 1), c(9, 2, 1), c(9, 2, 1), c(20, 7, 3)}
+	var sumDeltas Counters
+	for i, v := range reads {
+		p := s.Begin(t0.Add(time.Duration(i+1) * time.Minute))
+		observe(t, p, t0, time.Minute, map[string]Counters{"a": v})
+		for k, d := range increases(p) {
+			require.Equal(t, "a", k)
+			for j := range d {
+				sumDeltas[j] += d[j]
+			}
+		}
+		assert.Equal(t, v, totals(p)["a"], "cumulative total after read %d", i)
+		p.Commit()
+	}
+	assert.Equal(t, c(20, 7, 3), sumDeltas, "deltas add up to the final value")
+	assert.Equal(t, c(20, 7, 3), s.Total(0))
+}
+
+func TestUnchangedReadEmitsNoDelta(t *testing.T) {
+	s := newStream(t, time.Minute, time.Hour)
+	p := s.Begin(t0.Add(time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(3)})
+	p.Commit()
+	p = s.Begin(t0.Add(2 * time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(3)})
+	assert.Empty(t, increases(p))
+	assert.Equal(t, 0, p.Stats.RevisedBuckets)
+	assert.Equal(t, c(3), totals(p)["a"])
+}
+
+// A poll that is never committed (export refused, request failed) changes
+// nothing: the next poll finds the same increase.
+func TestAbandonedPollIsCountedByTheNext(t *testing.T) {
+	s := newStream(t, time.Minute, time.Hour)
+	p := s.Begin(t0.Add(time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(10)})
+	p.Commit()
+
+	lost := s.Begin(t0.Add(2 * time.Minute))
+	observe(t, lost, t0, time.Minute, map[string]Counters{"a": c(15), "b": c(4)})
+	observe(t, lost, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(1)})
+	assert.Equal(t, map[string]Counters{"a": c(6), "b": c(4)}, increases(lost))
+	// not committed
+
+	p = s.Begin(t0.Add(3 * time.Minute))
+	assert.Equal(t, t0, p.From())
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(16), "b": c(4)})
+	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(2)})
+	assert.Equal(t, map[string]Counters{"a": c(8), "b": c(4)}, increases(p))
+	assert.Equal(t, t0.Add(time.Minute), s.LastEmit(), "the last emission is the last committed poll")
+	p.Commit()
+	assert.Equal(t, map[string]Counters{"a": c(18), "b": c(4)}, map[string]Counters{"a": s.Total(0), "b": s.Total(1)})
+	assert.Equal(t, 2, s.Series())
+}
+
+func TestCorrectionNeverGoesBackwards(t *testing.T) {
+	s := newStream(t, time.Minute, time.Hour)
+	p := s.Begin(t0.Add(time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(10, 10)})
+	p.Commit()
+
+	p = s.Begin(t0.Add(2 * time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(7, 12)})
+	assert.Equal(t, 1, p.Stats.Corrections)
+	assert.Equal(t, map[string]Counters{"a": c(0, 2)}, increases(p))
+	p.Commit()
+
+	p = s.Begin(t0.Add(3 * time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(8, 12)})
+	assert.Equal(t, 0, p.Stats.Corrections, "a correction is reported once")
+	assert.Empty(t, increases(p), "growth below the highest value seen is not counted again")
+	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(1)})
+	p.Commit()
+	assert.Equal(t, c(11, 12), s.Total(0))
+}
+
+// Buckets that left the window are final: never re-counted, and the ledger
+// only holds buckets inside the window.
+func TestFinalBucketsAreForgotten(t *testing.T) {
+	s := newStream(t, time.Minute, 10*time.Minute)
+	for m := 1; m <= 120; m++ {
+		now := t0.Add(time.Duration(m) * time.Minute)
+		p := s.Begin(now)
+		for b := p.From(); b.Before(p.To()); b = b.Add(time.Minute) {
+			observe(t, p, b, time.Minute, map[string]Counters{"x": c(1), "y": c(2)})
+		}
+		p.Commit()
+		assert.LessOrEqual(t, s.LedgerEntries(), 2*(10+2), "state is bounded by the revision window")
+	}
+	assert.Equal(t, t0.Add(110*time.Minute), s.Watermark())
+
+	p := s.Begin(t0.Add(121 * time.Minute))
+	require.NoError(t, p.Observe(t0, t0.Add(time.Minute), map[string]Counters{"x": c(100)}))
+	assert.Equal(t, 1, p.Stats.SkippedFinal)
+	assert.Empty(t, increases(p), "a final bucket sent again is ignored")
+	// 121 one-minute buckets [t0, t0+121m) each 1 and 2
+	assert.Equal(t, c(121), totals(p)["x"])
+	assert.Equal(t, c(242), totals(p)["y"])
+}
+
+func TestUnexpectedBuckets(t *testing.T) {
+	s := newStream(t, time.Hour, time.Hour)
+	p := s.Begin(t0.Add(30 * time.Minute))
+	err := p.Observe(t0.Add(time.Minute), t0.Add(61*time.Minute), map[string]Counters{"a": c(1)})
+	require.ErrorIs(t, err, ErrBucket, "misaligned")
+	err = p.Observe(t0, t0.Add(2*time.Hour), map[string]Counters{"a": c(1)})
+	require.ErrorIs(t, err, ErrBucket, "wrong width")
+	err = p.Observe(t0.Add(time.Hour), t0.Add(2*time.Hour), map[string]Counters{"a": c(1)})
+	require.ErrorIs(t, err, ErrBucket, "after the open bucket")
+	assert.Empty(t, increases(p))
+	assert.Equal(t, 3, p.Stats.SkippedOutside)
+}
+
+// A bucket sent twice in one read is the same bucket: counted once.
+func TestDuplicatedBucketInOneRead(t *testing.T) {
+	s := newStream(t, time.Minute, time.Hour)
+	p := s.Begin(t0.Add(2 * time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(5)})
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(7)})
+	assert.Equal(t, map[string]Counters{"a": c(7)}, increases(p))
+	p.Commit()
+	assert.Equal(t, c(7), s.Total(0))
+}
+
+func TestOverflowIsDroppedNotWrapped(t *testing.T) {
+	s := newStream(t, time.Minute, time.Hour)
+	p := s.Begin(t0.Add(time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(math.MaxInt64 - 1)})
+	p.Commit()
+	p = s.Begin(t0.Add(2 * time.Minute))
+	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(5)})
+	assert.Equal(t, 1, p.Stats.OverflowedValues)
+	p.Commit()
+	assert.Equal(t, c(math.MaxInt64-1), s.Total(0))
+}
+
+func TestNewStreamValidates(t *testing.T) {
+	_, err := NewStream[string](Config{BucketWidth: 0, Start: t0})
+	require.Error(t, err)
+	_, err = NewStream[string](Config{BucketWidth: time.Minute, RevisionWindow: -time.Second, Start: t0})
+	require.Error(t, err)
+	s, err := NewStream[string](Config{BucketWidth: time.Hour, Start: t0.Add(17 * time.Minute)})
+	require.NoError(t, err)
+	assert.Equal(t, t0, s.Start(), "the start is aligned down to the bucket width")
+}

@@ -5,7 +5,7 @@ GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 MDATAGEN  := $(GOBIN)/mdatagen
 PKGNAME   := anthropicusagereceiver
 
-.PHONY: all generate test test-short lint tidy
+.PHONY: all generate check-generated test lint tidy sim
 
 all: test
 
@@ -19,8 +19,18 @@ generate: $(MDATAGEN)
 	@tmp=$$(mktemp -d) && ln -s $(CURDIR) $$tmp/$(PKGNAME) && \
 	  (cd $$tmp/$(PKGNAME) && $(MDATAGEN) metadata.yaml); rc=$$?; rm -rf $$tmp; exit $$rc
 
+# Generated files are committed; this fails when they differ from what
+# metadata.yaml generates.
+check-generated: generate
+	@git diff --exit-code -- internal/metadata documentation.md generated_component_test.go generated_package_test.go \
+	  || (echo "generated files are stale: run 'make generate' and commit"; exit 1)
+
 test:
 	$(GO) test -race -count=1 ./...
+
+# The Admin API simulator on its own (see README).
+sim:
+	$(GO) run ./cmd/anthropic-admin-sim
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

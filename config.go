@@ -39,7 +39,10 @@ type Config struct {
 	// Temporality of every emitted sum: cumulative (default) or delta.
 	Temporality Temporality `mapstructure:"temporality"`
 
-	Usage UsageConfig `mapstructure:"usage"`
+	Usage      UsageConfig      `mapstructure:"usage"`
+	Cost       CostConfig       `mapstructure:"cost"`
+	ClaudeCode ClaudeCodeConfig `mapstructure:"claude_code"`
+	Names      NamesConfig      `mapstructure:"names"`
 
 	// RateLimit bounds the requests sent to the Admin API, by every report
 	// together.
@@ -83,6 +86,27 @@ type UsageConfig struct {
 	InferenceGeos  []string `mapstructure:"inference_geos"`
 }
 
+// CostConfig configures the cost report (daily buckets only).
+type CostConfig struct {
+	Poll    PollConfig `mapstructure:",squash"`
+	GroupBy []string   `mapstructure:"group_by"`
+}
+
+// ClaudeCodeConfig configures the Claude Code analytics report. It is
+// per person, so it is off unless enabled.
+type ClaudeCodeConfig struct {
+	Poll PollConfig `mapstructure:",squash"`
+	// Actor chooses how the user email or API key name is reported:
+	// keep (as is), hash (SHA-256, first 16 hex digits) or drop.
+	Actor string `mapstructure:"actor"`
+}
+
+// NamesConfig configures the id-to-name lookups.
+type NamesConfig struct {
+	Enabled  bool          `mapstructure:"enabled"`
+	Interval time.Duration `mapstructure:"interval"`
+}
+
 // RateLimitConfig is the client-side request rate limit.
 type RateLimitConfig struct {
 	RequestsPerMinute int `mapstructure:"requests_per_minute"`
@@ -101,12 +125,25 @@ const (
 
 var usageGroupBy = []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow, groupInferenceGeo}
 
+const groupDescription = "description"
+
+var costGroupBy = []string{groupWorkspace, groupDescription}
+
+// Claude Code actor options.
+const (
+	actorKeep = "keep"
+	actorHash = "hash"
+	actorDrop = "drop"
+)
+
 // Sentinel errors, each naming the setting that is wrong.
 var (
 	errMissingAdminKey = errors.New(`"admin_api_key" must be set to an Anthropic Admin API key`)
 	errEndpoint        = errors.New(`"endpoint" must be an https:// URL (http:// is accepted for loopback addresses only)`)
 	errTemporality     = errors.New(`"temporality" must be "cumulative" or "delta"`)
-	errNoReport        = errors.New(`no report is enabled: set "usage.enabled" to true`)
+	errNoReport        = errors.New(`no report is enabled: set "usage.enabled", "cost.enabled" or "claude_code.enabled" to true`)
+	errActor           = errors.New(`"claude_code.actor" must be keep, hash or drop`)
+	errNamesInterval   = errors.New(`"names.interval" must be positive`)
 	errInterval        = errors.New(`must be positive and not shorter than "collection_interval"`)
 	errBucketWidth     = errors.New("must be one of 1m, 1h, 1d")
 	errGroupBy         = errors.New("has an unsupported or repeated value")
@@ -131,7 +168,7 @@ func (cfg *Config) Validate() error {
 	if cfg.Temporality != TemporalityCumulative && cfg.Temporality != TemporalityDelta {
 		errs = append(errs, fmt.Errorf("%w, not %q", errTemporality, cfg.Temporality))
 	}
-	if !cfg.Usage.Poll.Enabled {
+	if !cfg.Usage.Poll.Enabled && !cfg.Cost.Poll.Enabled && !cfg.ClaudeCode.Poll.Enabled {
 		errs = append(errs, errNoReport)
 	}
 	if cfg.RateLimit.RequestsPerMinute <= 0 || cfg.RateLimit.Burst <= 0 {
@@ -145,6 +182,15 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Usage.Poll.Enabled {
 		errs = append(errs, cfg.Usage.validate(cfg.ControllerConfig.CollectionInterval, cfg.MaxPages)...)
+	}
+	if cfg.Cost.Poll.Enabled {
+		errs = append(errs, cfg.Cost.validate(cfg.ControllerConfig.CollectionInterval, cfg.MaxPages)...)
+	}
+	if cfg.ClaudeCode.Poll.Enabled {
+		errs = append(errs, cfg.ClaudeCode.validate(cfg.ControllerConfig.CollectionInterval, cfg.MaxPages)...)
+	}
+	if cfg.Names.Enabled && cfg.Names.Interval <= 0 {
+		errs = append(errs, errNamesInterval)
 	}
 	return errors.Join(errs...)
 }
@@ -217,20 +263,47 @@ func (u UsageConfig) validate(collectionInterval time.Duration, maxPages int) []
 	} else {
 		errs = append(errs, u.Poll.validatePaging("usage", u.BucketWidth, maxPages)...)
 	}
-	seen := map[string]bool{}
-	for _, g := range u.GroupBy {
-		switch {
-		case !slices.Contains(usageGroupBy, g):
-			errs = append(errs, fmt.Errorf(`"usage.group_by" %w: %q (supported: %s)`, errGroupBy, g, strings.Join(usageGroupBy, ", ")))
-		case seen[g]:
-			errs = append(errs, fmt.Errorf(`"usage.group_by" %w: %q is listed twice`, errGroupBy, g))
-		}
-		seen[g] = true
-	}
+	errs = append(errs, validateGroupBy("usage", u.GroupBy, usageGroupBy)...)
 	for name, vals := range u.filters() {
 		if slices.Contains(vals, "") {
 			errs = append(errs, fmt.Errorf(`"usage.%s": %w`, filterSetting[name], errFilter))
 		}
+	}
+	return errs
+}
+
+func validateGroupBy(prefix string, groupBy, allowed []string) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, g := range groupBy {
+		switch {
+		case !slices.Contains(allowed, g):
+			errs = append(errs, fmt.Errorf(`"%s.group_by" %w: %q (supported: %s)`, prefix, errGroupBy, g, strings.Join(allowed, ", ")))
+		case seen[g]:
+			errs = append(errs, fmt.Errorf(`"%s.group_by" %w: %q is listed twice`, prefix, errGroupBy, g))
+		}
+		seen[g] = true
+	}
+	return errs
+}
+
+func (c CostConfig) validate(collectionInterval time.Duration, maxPages int) []error {
+	errs := c.Poll.validate("cost", collectionInterval)
+	errs = append(errs, c.Poll.validatePaging("cost", adminapi.BucketWidth1d, maxPages)...)
+	return append(errs, validateGroupBy("cost", c.GroupBy, costGroupBy)...)
+}
+
+func (c ClaudeCodeConfig) validate(collectionInterval time.Duration, maxPages int) []error {
+	errs := c.Poll.validate("claude_code", collectionInterval)
+	// The report is read one day per request: the lookback costs one
+	// request per day.
+	if days := int(c.Poll.Lookback/(24*time.Hour)) + 2; c.Poll.Lookback > 0 && days > maxPages {
+		errs = append(errs, fmt.Errorf(`"claude_code.lookback" %w: %s is %d days, one request each (max_pages %d)`, errLookback, c.Poll.Lookback, days, maxPages))
+	}
+	switch c.Actor {
+	case actorKeep, actorHash, actorDrop:
+	default:
+		errs = append(errs, fmt.Errorf("%w, not %q", errActor, c.Actor))
 	}
 	return errs
 }

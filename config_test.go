@@ -37,6 +37,13 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, []string{"workspace_id", "model", "api_key_id", "service_tier", "context_window"}, cfg.Usage.GroupBy)
 	assert.Equal(t, 24*time.Hour, cfg.Usage.Poll.Lookback)
 	assert.Equal(t, time.Hour, cfg.Usage.Poll.RevisionWindow)
+	assert.Equal(t, CostConfig{
+		Poll:    PollConfig{Enabled: true, Interval: time.Hour, Lookback: 168 * time.Hour, RevisionWindow: 48 * time.Hour},
+		GroupBy: []string{"workspace_id", "description"},
+	}, cfg.Cost)
+	assert.False(t, cfg.ClaudeCode.Poll.Enabled, "Claude Code analytics are per person: opt-in")
+	assert.Equal(t, "keep", cfg.ClaudeCode.Actor)
+	assert.Equal(t, NamesConfig{Enabled: true, Interval: time.Hour}, cfg.Names)
 
 	cfg = loadConfig(t, "custom")
 	require.NoError(t, confmap.Validate(cfg))
@@ -59,6 +66,12 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, map[string][]string{
 		"models": {"claude-sonnet-4-6"}, "context_window": {"0-200k"}, "inference_geos": {"us", "global"},
 	}, cfg.Usage.filters())
+	assert.False(t, cfg.Cost.Poll.Enabled)
+	assert.Equal(t, ClaudeCodeConfig{
+		Poll:  PollConfig{Enabled: true, Interval: 2 * time.Hour, Lookback: 72 * time.Hour, RevisionWindow: 26 * time.Hour},
+		Actor: "hash",
+	}, cfg.ClaudeCode)
+	assert.False(t, cfg.Names.Enabled)
 }
 
 func TestConfigValidationErrors(t *testing.T) {
@@ -78,6 +91,9 @@ func TestConfigValidationErrors(t *testing.T) {
 		{name: "huge_lookback", errs: []error{errLookback}, msgs: []string{`"usage.lookback"`, "max_pages 3"}},
 		{name: "empty_filter", errs: []error{errFilter}, msgs: []string{`"usage.models"`}},
 		{name: "nothing_enabled", errs: []error{errNoReport}},
+		{name: "bad_cost", errs: []error{errInterval, errGroupBy, errRevisionWindow}, msgs: []string{`"cost.interval"`, `"cost.group_by"`, `"model"`, `"cost.revision_window"`}},
+		{name: "bad_claude_code", errs: []error{errActor, errLookback}, msgs: []string{`"email"`, `"claude_code.lookback"`}},
+		{name: "bad_names", errs: []error{errNamesInterval}},
 		{name: "bad_limits", errs: []error{errMaxPages, errMaxResponse, errRateLimit}},
 		{name: "many_errors", errs: []error{errMissingAdminKey, errEndpoint, errTemporality, errBucketWidth}},
 	}

@@ -33,6 +33,9 @@ func createDefaultConfig() component.Config {
 		MetricsBuilderConfig: metadata.NewDefaultMetricsBuilderConfig(),
 		Temporality:          TemporalityCumulative,
 		Usage:                NewDefaultUsageConfig(),
+		Cost:                 NewDefaultCostConfig(),
+		ClaudeCode:           NewDefaultClaudeCodeConfig(),
+		Names:                NamesConfig{Enabled: true, Interval: time.Hour},
 		RateLimit:            RateLimitConfig{RequestsPerMinute: 30, Burst: 5},
 		RetryOnFailure:       retry,
 		MaxPages:             100,
@@ -52,6 +55,34 @@ func NewDefaultUsageConfig() UsageConfig {
 		},
 		BucketWidth: "1m",
 		GroupBy:     []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow},
+	}
+}
+
+// NewDefaultCostConfig returns the cost report defaults: hourly, a week of
+// lookback, and two days of revisions (a day's cost settles the next day).
+func NewDefaultCostConfig() CostConfig {
+	return CostConfig{
+		Poll: PollConfig{
+			Enabled:        true,
+			Interval:       time.Hour,
+			Lookback:       7 * 24 * time.Hour,
+			RevisionWindow: 48 * time.Hour,
+		},
+		GroupBy: []string{groupWorkspace, groupDescription},
+	}
+}
+
+// NewDefaultClaudeCodeConfig returns the Claude Code report defaults. It is
+// disabled: the report is per person.
+func NewDefaultClaudeCodeConfig() ClaudeCodeConfig {
+	return ClaudeCodeConfig{
+		Poll: PollConfig{
+			Enabled:        false,
+			Interval:       time.Hour,
+			Lookback:       7 * 24 * time.Hour,
+			RevisionWindow: 48 * time.Hour,
+		},
+		Actor: actorKeep,
 	}
 }
 

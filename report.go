@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -29,8 +30,9 @@ type observeFunc[K comparable] func(start, end time.Time, rows map[K]accounting.
 // source is what differs between the bucketed reports: the query and the
 // mapping of rows to series, and of series to data points.
 type source[K comparable, R comparable] interface {
-	// read reads every bucket of [from, to) and hands each one to obs.
-	read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[K]) error
+	// read reads every bucket of [from, to) and hands each one to obs;
+	// rows it cannot use are counted in skip.
+	read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[K], skip *rowSkips) error
 	// resource is the resource a series belongs to.
 	resource(key K) R
 	// setResource sets a resource's attributes.
@@ -57,15 +59,11 @@ func (r *streamReport[K, R]) name() string { return r.reportName }
 
 func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Client, now time.Time) (pmetric.Metrics, func(), error) {
 	if now.Before(r.nextPoll.Add(-r.tolerance)) {
-		if r.temporality == TemporalityCumulative {
-			// Between polls the running totals are repeated, so that
-			// exporters that expire idle series (Prometheus) keep them.
-			return r.emit(now, r.stream.Start(), r.stream.Totals, false), nil, nil
-		}
-		return pmetric.NewMetrics(), nil, nil
+		return r.current(now), nil, nil
 	}
 	p := r.stream.Begin(now)
 	outside := 0
+	skip := rowSkips{}
 	err := r.src.read(ctx, client, p.From(), p.To(), func(start, end time.Time, rows map[K]accounting.Counters) error {
 		if err := p.Observe(start, end, rows); err != nil {
 			if errors.Is(err, accounting.ErrBucket) {
@@ -75,9 +73,18 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 			return err
 		}
 		return nil
-	})
+	}, &skip)
+	if errors.Is(err, errNotYet) {
+		// Not an outage: the data is not there yet. Read it next interval.
+		r.logger.Debug("Report not available yet for this window", zap.String("report", r.reportName), zap.Error(err))
+		r.nextPoll = now.Add(r.interval)
+		return r.current(now), nil, nil
+	}
 	if err != nil {
 		return pmetric.NewMetrics(), nil, err
+	}
+	for reason, n := range skip {
+		r.logger.Warn("Skipped rows the receiver cannot count", zap.String("report", r.reportName), zap.String("reason", reason), zap.Int("rows", n))
 	}
 	if outside > 0 {
 		r.logger.Warn("Skipped buckets outside the requested range", zap.String("report", r.reportName), zap.Int("buckets", outside),
@@ -106,6 +113,34 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 	}
 	return md, commit, nil
 }
+
+// current is what a scrape emits when the report is not read: in cumulative
+// mode the running totals are repeated, so that exporters that expire idle
+// series (Prometheus) keep them; in delta mode nothing.
+func (r *streamReport[K, R]) current(now time.Time) pmetric.Metrics {
+	if r.temporality == TemporalityCumulative {
+		return r.emit(now, r.stream.Start(), r.stream.Totals, false)
+	}
+	return pmetric.NewMetrics()
+}
+
+// errNotYet marks a report window the API does not serve yet.
+var errNotYet = errors.New("not available yet")
+
+// notYetIfRecent turns the 400 the API answers for a window that is too
+// recent into errNotYet; a 400 for an older window is a real error.
+func notYetIfRecent(err error, from, to time.Time) error {
+	if err != nil && adminapi.IsStatus(err, http.StatusBadRequest) && !from.Before(to.Add(-48*time.Hour)) {
+		return fmt.Errorf("%w: %w", errNotYet, err)
+	}
+	return err
+}
+
+// rowSkips counts rows that were skipped, by reason, for one warning per
+// reason and poll instead of one per row.
+type rowSkips map[string]int
+
+func (s rowSkips) add(reason string) { s[reason]++ }
 
 type seriesPoint[K comparable] struct {
 	key K

@@ -27,6 +27,8 @@ type anthropicScraper struct {
 	client  *adminapi.Client
 	limiter *adminapi.Limiter
 	reports []collector
+	names   *nameCache // nil when names are disabled
+	wg      sync.WaitGroup
 
 	// life ends at shutdown and cancels a scrape in flight (the controller
 	// does not): retries and rate-limit waits stop at once.
@@ -69,15 +71,39 @@ func (s *anthropicScraper) start(ctx context.Context, host component.Host) error
 		return err
 	}
 	now := s.now().UTC()
+	if s.cfg.Names.Enabled {
+		s.names = newNameCache()
+	}
 	s.reports = nil
 	if u := s.cfg.Usage; u.Poll.Enabled {
-		r, err := newStreamReport(s, "usage", u.Poll, adminapi.WidthDuration(u.BucketWidth), newUsageSource(u), now)
+		r, err := newStreamReport(s, "usage", u.Poll, adminapi.WidthDuration(u.BucketWidth), newUsageSource(u, s.names), now)
+		if err != nil {
+			return err
+		}
+		s.reports = append(s.reports, r)
+	}
+	if c := s.cfg.Cost; c.Poll.Enabled {
+		r, err := newStreamReport(s, "cost", c.Poll, 24*time.Hour, newCostSource(c, s.names), now)
+		if err != nil {
+			return err
+		}
+		s.reports = append(s.reports, r)
+	}
+	if c := s.cfg.ClaudeCode; c.Poll.Enabled {
+		r, err := newStreamReport(s, "claude_code", c.Poll, 24*time.Hour, &claudeCodeSource{actor: c.Actor, names: s.names}, now)
 		if err != nil {
 			return err
 		}
 		s.reports = append(s.reports, r)
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
+	if s.names != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.names.run(s.life, s.client, s.cfg.Names.Interval, s.logger)
+		}()
+	}
 	s.logStart()
 	return nil
 }
@@ -119,6 +145,12 @@ func (s *anthropicScraper) logStart() {
 	if u := s.cfg.Usage; u.Poll.Enabled {
 		fields = append(fields, zap.String("usage", fmt.Sprintf("%s buckets, %s", u.BucketWidth, describePoll(u.Poll))))
 	}
+	if c := s.cfg.Cost; c.Poll.Enabled {
+		fields = append(fields, zap.String("cost", "1d buckets, "+describePoll(c.Poll)))
+	}
+	if c := s.cfg.ClaudeCode; c.Poll.Enabled {
+		fields = append(fields, zap.String("claude_code", fmt.Sprintf("daily, actor %s, %s", c.Actor, describePoll(c.Poll))))
+	}
 	s.logger.Info("Anthropic usage receiver started", fields...)
 	if !strings.HasPrefix(string(s.cfg.AdminAPIKey), "sk-ant-admin") {
 		s.logger.Warn(`"admin_api_key" does not start with sk-ant-admin: Anthropic answers 403 to keys that are not Admin API keys`)
@@ -138,6 +170,7 @@ func (s *anthropicScraper) shutdown(context.Context) error {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	s.wg.Wait()
 	s.logger.Info("Anthropic usage receiver stopped")
 	return nil
 }

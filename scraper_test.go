@@ -36,6 +36,9 @@ func testConfig(endpoint string) *Config {
 	cfg.RateLimit = RateLimitConfig{RequestsPerMinute: 60000, Burst: 1000}
 	cfg.RetryOnFailure.InitialInterval = time.Millisecond
 	cfg.RetryOnFailure.MaxInterval = time.Millisecond
+	// Tests enable the reports and lookups they are about.
+	cfg.Cost.Poll.Enabled = false
+	cfg.Names.Enabled = false
 	return cfg
 }
 

@@ -47,15 +47,15 @@ type modelResource struct {
 
 // usageSource maps the Messages usage report.
 type usageSource struct {
-	width    string
-	groupBy  []string
-	filters  map[string][]string
-	grouped  struct{ workspace, model, apiKey, serviceTier, contextWindow, inferenceGeo bool }
-	negative int // rows skipped for negative values, since start
+	width   string
+	groupBy []string
+	filters map[string][]string
+	grouped struct{ workspace, model, apiKey, serviceTier, contextWindow, inferenceGeo bool }
+	names   *nameCache
 }
 
-func newUsageSource(cfg UsageConfig) *usageSource {
-	s := &usageSource{width: cfg.BucketWidth, groupBy: cfg.GroupBy, filters: cfg.filters()}
+func newUsageSource(cfg UsageConfig, names *nameCache) *usageSource {
+	s := &usageSource{width: cfg.BucketWidth, groupBy: cfg.GroupBy, filters: cfg.filters(), names: names}
 	g := func(d string) bool { return slices.Contains(cfg.GroupBy, d) }
 	s.grouped.workspace = g(groupWorkspace)
 	s.grouped.model = g(groupModel)
@@ -66,7 +66,7 @@ func newUsageSource(cfg UsageConfig) *usageSource {
 	return s
 }
 
-func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[usageKey]) error {
+func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[usageKey], skip *rowSkips) error {
 	q := adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
@@ -81,7 +81,7 @@ func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, t
 		for i := range b.Results {
 			c, ok := usageCounters(&b.Results[i])
 			if !ok {
-				s.negative++
+				skip.add("negative count")
 				continue
 			}
 			k := s.key(&b.Results[i])
@@ -130,6 +130,7 @@ func (s *usageSource) resource(k usageKey) modelResource {
 
 func (s *usageSource) setResource(rb *metadata.ResourceBuilder, r modelResource) {
 	setModelResource(rb, r)
+	s.names.setResource(rb, r.workspace)
 }
 
 func setModelResource(rb *metadata.ResourceBuilder, r modelResource) {
@@ -146,6 +147,9 @@ func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, 
 	opts := make([]metadata.MetricAttributeOption, 0, 4)
 	if k.apiKey != "" {
 		opts = append(opts, metadata.WithAnthropicAPIKeyIDMetricAttribute(k.apiKey))
+		if name := s.names.apiKeyName(k.apiKey); name != "" {
+			opts = append(opts, metadata.WithAnthropicAPIKeyNameMetricAttribute(name))
+		}
 	}
 	if k.serviceTier != "" {
 		opts = append(opts, metadata.WithAnthropicServiceTierMetricAttribute(k.serviceTier))

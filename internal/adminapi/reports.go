@@ -74,23 +74,112 @@ func readReport[R any](ctx context.Context, c *Client, path string, params url.V
 		if o := c.settings.Observer; o != nil {
 			o.Page(path, rows)
 		}
-		if !page.HasMore {
-			return nil
+		next, err := c.nextCursor(path, page.HasMore, page.NextPage, pages, seen)
+		if next == "" || err != nil {
+			return err
 		}
-		next := ""
-		if page.NextPage != nil {
-			next = *page.NextPage
+		params.Set("page", next)
+	}
+}
+
+// ClaudeCodeLimit is the largest page of the Claude Code report (records).
+const ClaudeCodeLimit = 1000
+
+// ClaudeCodeReport reads every record of one UTC day of the Claude Code
+// analytics report; the endpoint takes a single date, not a range.
+func (c *Client) ClaudeCodeReport(ctx context.Context, day time.Time, fn func(*ClaudeCodeRecord) error) error {
+	params := url.Values{}
+	params.Set("starting_at", day.UTC().Format(time.DateOnly))
+	params.Set("limit", strconv.Itoa(ClaudeCodeLimit))
+	seen := map[string]struct{}{}
+	for pages := 1; ; pages++ {
+		var page ClaudeCodePage
+		if err := c.get(ctx, PathClaudeCode, params, &page); err != nil {
+			return err
+		}
+		for i := range page.Data {
+			if err := fn(&page.Data[i]); err != nil {
+				return err
+			}
+		}
+		if o := c.settings.Observer; o != nil {
+			o.Page(PathClaudeCode, len(page.Data))
+		}
+		next, err := c.nextCursor(PathClaudeCode, page.HasMore, page.NextPage, pages, seen)
+		if next == "" || err != nil {
+			return err
+		}
+		params.Set("page", next)
+	}
+}
+
+// nextCursor checks a report page's cursor: "" when the report is done.
+func (c *Client) nextCursor(path string, hasMore bool, nextPage *string, pages int, seen map[string]struct{}) (string, error) {
+	if !hasMore {
+		return "", nil
+	}
+	next := ""
+	if nextPage != nil {
+		next = *nextPage
+	}
+	switch {
+	case next == "":
+		return "", fmt.Errorf("%s: %w: has_more is true but next_page is empty", path, ErrPagination)
+	case pages >= c.settings.MaxPages:
+		return "", fmt.Errorf("%s: %w: more than max_pages (%d) pages", path, ErrPagination, c.settings.MaxPages)
+	}
+	if _, dup := seen[next]; dup {
+		return "", fmt.Errorf("%s: %w: next_page cursor repeats after %d pages", path, ErrPagination, pages)
+	}
+	seen[next] = struct{}{}
+	return next, nil
+}
+
+// ListWorkspaces lists every workspace, archived ones included.
+func (c *Client) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
+	return list[Workspace](ctx, c, PathWorkspaces, url.Values{"include_archived": {"true"}})
+}
+
+// ListAPIKeys lists every API key, whatever its status.
+func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
+	return list[APIKey](ctx, c, PathAPIKeys, url.Values{})
+}
+
+// Organization reads the organization the admin key belongs to.
+func (c *Client) Organization(ctx context.Context) (Organization, error) {
+	var org Organization
+	err := c.get(ctx, PathMe, url.Values{}, &org)
+	return org, err
+}
+
+// list follows an id-cursor list endpoint (after_id = the last id) to the end.
+func list[T any](ctx context.Context, c *Client, path string, params url.Values) ([]T, error) {
+	params.Set("limit", "1000")
+	var out []T
+	seen := map[string]struct{}{}
+	for pages := 1; ; pages++ {
+		var page ListPage[T]
+		if err := c.get(ctx, path, params, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Data...)
+		if !page.HasMore || len(page.Data) == 0 {
+			return out, nil
+		}
+		last := ""
+		if page.LastID != nil {
+			last = *page.LastID
 		}
 		switch {
-		case next == "":
-			return fmt.Errorf("%s: %w: has_more is true but next_page is empty", path, ErrPagination)
+		case last == "":
+			return nil, fmt.Errorf("%s: %w: has_more is true but last_id is empty", path, ErrPagination)
 		case pages >= c.settings.MaxPages:
-			return fmt.Errorf("%s: %w: more than max_pages (%d) pages", path, ErrPagination, c.settings.MaxPages)
+			return nil, fmt.Errorf("%s: %w: more than max_pages (%d) pages", path, ErrPagination, c.settings.MaxPages)
 		}
-		if _, dup := seen[next]; dup {
-			return fmt.Errorf("%s: %w: next_page cursor repeats after %d pages", path, ErrPagination, pages)
+		if _, dup := seen[last]; dup {
+			return nil, fmt.Errorf("%s: %w: last_id repeats after %d pages", path, ErrPagination, pages)
 		}
-		seen[next] = struct{}{}
-		params.Set("page", next)
+		seen[last] = struct{}{}
+		params.Set("after_id", last)
 	}
 }

@@ -3,9 +3,204 @@
 package metadata
 
 import (
+	"fmt"
+
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/filter"
 )
+
+// AnthropicClaudeCodeCommitsMetricConfig provides config for the anthropic.claude_code.commits metric.
+type AnthropicClaudeCodeCommitsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeCommitsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodeEstimatedCostMetricConfig provides config for the anthropic.claude_code.estimated_cost metric.
+type AnthropicClaudeCodeEstimatedCostMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeEstimatedCostMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodeLinesOfCodeMetricConfig provides config for the anthropic.claude_code.lines_of_code metric.
+type AnthropicClaudeCodeLinesOfCodeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeLinesOfCodeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodePullRequestsMetricConfig provides config for the anthropic.claude_code.pull_requests metric.
+type AnthropicClaudeCodePullRequestsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodePullRequestsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodeSessionsMetricConfig provides config for the anthropic.claude_code.sessions metric.
+type AnthropicClaudeCodeSessionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeSessionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodeTokensMetricConfig provides config for the anthropic.claude_code.tokens metric.
+type AnthropicClaudeCodeTokensMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeTokensMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodeToolActionsMetricConfig provides config for the anthropic.claude_code.tool_actions metric.
+type AnthropicClaudeCodeToolActionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeToolActionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicCostMetricAttributeKey specifies the key of an attribute for the anthropic.cost metric.
+type AnthropicCostMetricAttributeKey string
+
+const (
+	AnthropicCostMetricAttributeKeyAnthropicCostType        AnthropicCostMetricAttributeKey = "anthropic.cost.type"
+	AnthropicCostMetricAttributeKeyCostTokenType            AnthropicCostMetricAttributeKey = "anthropic.token.type"
+	AnthropicCostMetricAttributeKeyAnthropicServiceTier     AnthropicCostMetricAttributeKey = "anthropic.service_tier"
+	AnthropicCostMetricAttributeKeyAnthropicContextWindow   AnthropicCostMetricAttributeKey = "anthropic.context_window"
+	AnthropicCostMetricAttributeKeyAnthropicInferenceGeo    AnthropicCostMetricAttributeKey = "anthropic.inference_geo"
+	AnthropicCostMetricAttributeKeyAnthropicCostDescription AnthropicCostMetricAttributeKey = "anthropic.cost.description"
+)
+
+// AnthropicCostMetricConfig provides config for the anthropic.cost metric.
+type AnthropicCostMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                            `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []AnthropicCostMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *AnthropicCostMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *AnthropicCostMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicCostDescription:
+		default:
+			return fmt.Errorf("metric anthropic.cost doesn't have an attribute %v, valid attributes: [anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.cost.description]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
 
 // AnthropicUsageTokensMetricConfig provides config for the anthropic.usage.tokens metric.
 type AnthropicUsageTokensMetricConfig struct {
@@ -49,12 +244,46 @@ func (ms *AnthropicUsageWebSearchRequestsMetricConfig) Unmarshal(parser *confmap
 
 // MetricsConfig provides config for anthropic_usage metrics.
 type MetricsConfig struct {
-	AnthropicUsageTokens            AnthropicUsageTokensMetricConfig            `mapstructure:"anthropic.usage.tokens"`
-	AnthropicUsageWebSearchRequests AnthropicUsageWebSearchRequestsMetricConfig `mapstructure:"anthropic.usage.web_search.requests"`
+	AnthropicClaudeCodeCommits       AnthropicClaudeCodeCommitsMetricConfig       `mapstructure:"anthropic.claude_code.commits"`
+	AnthropicClaudeCodeEstimatedCost AnthropicClaudeCodeEstimatedCostMetricConfig `mapstructure:"anthropic.claude_code.estimated_cost"`
+	AnthropicClaudeCodeLinesOfCode   AnthropicClaudeCodeLinesOfCodeMetricConfig   `mapstructure:"anthropic.claude_code.lines_of_code"`
+	AnthropicClaudeCodePullRequests  AnthropicClaudeCodePullRequestsMetricConfig  `mapstructure:"anthropic.claude_code.pull_requests"`
+	AnthropicClaudeCodeSessions      AnthropicClaudeCodeSessionsMetricConfig      `mapstructure:"anthropic.claude_code.sessions"`
+	AnthropicClaudeCodeTokens        AnthropicClaudeCodeTokensMetricConfig        `mapstructure:"anthropic.claude_code.tokens"`
+	AnthropicClaudeCodeToolActions   AnthropicClaudeCodeToolActionsMetricConfig   `mapstructure:"anthropic.claude_code.tool_actions"`
+	AnthropicCost                    AnthropicCostMetricConfig                    `mapstructure:"anthropic.cost"`
+	AnthropicUsageTokens             AnthropicUsageTokensMetricConfig             `mapstructure:"anthropic.usage.tokens"`
+	AnthropicUsageWebSearchRequests  AnthropicUsageWebSearchRequestsMetricConfig  `mapstructure:"anthropic.usage.web_search.requests"`
 }
 
 func DefaultMetricsConfig() MetricsConfig {
 	return MetricsConfig{
+		AnthropicClaudeCodeCommits: AnthropicClaudeCodeCommitsMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodeEstimatedCost: AnthropicClaudeCodeEstimatedCostMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodeLinesOfCode: AnthropicClaudeCodeLinesOfCodeMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodePullRequests: AnthropicClaudeCodePullRequestsMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodeSessions: AnthropicClaudeCodeSessionsMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodeTokens: AnthropicClaudeCodeTokensMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodeToolActions: AnthropicClaudeCodeToolActionsMetricConfig{
+			Enabled: true,
+		},
+		AnthropicCost: AnthropicCostMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo},
+		},
 		AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 			Enabled: true,
 		},
@@ -92,14 +321,26 @@ func (rac *ResourceAttributeConfig) Unmarshal(parser *confmap.Conf) error {
 
 // ResourceAttributesConfig provides config for anthropic_usage resource attributes.
 type ResourceAttributesConfig struct {
-	AnthropicWorkspaceID ResourceAttributeConfig `mapstructure:"anthropic.workspace.id"`
-	GenAiProviderName    ResourceAttributeConfig `mapstructure:"gen_ai.provider.name"`
-	GenAiRequestModel    ResourceAttributeConfig `mapstructure:"gen_ai.request.model"`
+	AnthropicOrganizationID   ResourceAttributeConfig `mapstructure:"anthropic.organization.id"`
+	AnthropicOrganizationName ResourceAttributeConfig `mapstructure:"anthropic.organization.name"`
+	AnthropicWorkspaceID      ResourceAttributeConfig `mapstructure:"anthropic.workspace.id"`
+	AnthropicWorkspaceName    ResourceAttributeConfig `mapstructure:"anthropic.workspace.name"`
+	GenAiProviderName         ResourceAttributeConfig `mapstructure:"gen_ai.provider.name"`
+	GenAiRequestModel         ResourceAttributeConfig `mapstructure:"gen_ai.request.model"`
 }
 
 func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 	return ResourceAttributesConfig{
+		AnthropicOrganizationID: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		AnthropicOrganizationName: ResourceAttributeConfig{
+			Enabled: true,
+		},
 		AnthropicWorkspaceID: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		AnthropicWorkspaceName: ResourceAttributeConfig{
 			Enabled: true,
 		},
 		GenAiProviderName: ResourceAttributeConfig{

@@ -26,6 +26,32 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			name: "all_set",
 			want: MetricsBuilderConfig{
 				Metrics: MetricsConfig{
+					AnthropicClaudeCodeCommits: AnthropicClaudeCodeCommitsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodeEstimatedCost: AnthropicClaudeCodeEstimatedCostMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodeLinesOfCode: AnthropicClaudeCodeLinesOfCodeMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodePullRequests: AnthropicClaudeCodePullRequestsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodeSessions: AnthropicClaudeCodeSessionsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodeTokens: AnthropicClaudeCodeTokensMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodeToolActions: AnthropicClaudeCodeToolActionsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicCost: AnthropicCostMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicCostDescription},
+					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: true,
 					},
@@ -34,9 +60,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					AnthropicWorkspaceID: ResourceAttributeConfig{Enabled: true},
-					GenAiProviderName:    ResourceAttributeConfig{Enabled: true},
-					GenAiRequestModel:    ResourceAttributeConfig{Enabled: true},
+					AnthropicOrganizationID:   ResourceAttributeConfig{Enabled: true},
+					AnthropicOrganizationName: ResourceAttributeConfig{Enabled: true},
+					AnthropicWorkspaceID:      ResourceAttributeConfig{Enabled: true},
+					AnthropicWorkspaceName:    ResourceAttributeConfig{Enabled: true},
+					GenAiProviderName:         ResourceAttributeConfig{Enabled: true},
+					GenAiRequestModel:         ResourceAttributeConfig{Enabled: true},
 				},
 			},
 		},
@@ -44,6 +73,32 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			name: "none_set",
 			want: MetricsBuilderConfig{
 				Metrics: MetricsConfig{
+					AnthropicClaudeCodeCommits: AnthropicClaudeCodeCommitsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodeEstimatedCost: AnthropicClaudeCodeEstimatedCostMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodeLinesOfCode: AnthropicClaudeCodeLinesOfCodeMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodePullRequests: AnthropicClaudeCodePullRequestsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodeSessions: AnthropicClaudeCodeSessionsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodeTokens: AnthropicClaudeCodeTokensMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodeToolActions: AnthropicClaudeCodeToolActionsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicCost: AnthropicCostMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicCostDescription},
+					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: false,
 					},
@@ -52,9 +107,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					AnthropicWorkspaceID: ResourceAttributeConfig{Enabled: false},
-					GenAiProviderName:    ResourceAttributeConfig{Enabled: false},
-					GenAiRequestModel:    ResourceAttributeConfig{Enabled: false},
+					AnthropicOrganizationID:   ResourceAttributeConfig{Enabled: false},
+					AnthropicOrganizationName: ResourceAttributeConfig{Enabled: false},
+					AnthropicWorkspaceID:      ResourceAttributeConfig{Enabled: false},
+					AnthropicWorkspaceName:    ResourceAttributeConfig{Enabled: false},
+					GenAiProviderName:         ResourceAttributeConfig{Enabled: false},
+					GenAiRequestModel:         ResourceAttributeConfig{Enabled: false},
 				},
 			},
 		},
@@ -62,10 +120,22 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicUsageTokensMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
+}
+
+func TestAnthropicCostMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().AnthropicCost
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []AnthropicCostMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost doesn't have an attribute invalid, valid attributes: [anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.cost.description]")
+
+	cfg = DefaultMetricsConfig().AnthropicCost
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
 
 func loadMetricsBuilderConfig(t *testing.T, name string) MetricsBuilderConfig {
@@ -90,17 +160,23 @@ func TestResourceAttributesConfig(t *testing.T) {
 		{
 			name: "all_set",
 			want: ResourceAttributesConfig{
-				AnthropicWorkspaceID: ResourceAttributeConfig{Enabled: true},
-				GenAiProviderName:    ResourceAttributeConfig{Enabled: true},
-				GenAiRequestModel:    ResourceAttributeConfig{Enabled: true},
+				AnthropicOrganizationID:   ResourceAttributeConfig{Enabled: true},
+				AnthropicOrganizationName: ResourceAttributeConfig{Enabled: true},
+				AnthropicWorkspaceID:      ResourceAttributeConfig{Enabled: true},
+				AnthropicWorkspaceName:    ResourceAttributeConfig{Enabled: true},
+				GenAiProviderName:         ResourceAttributeConfig{Enabled: true},
+				GenAiRequestModel:         ResourceAttributeConfig{Enabled: true},
 			},
 		},
 		{
 			name: "none_set",
 			want: ResourceAttributesConfig{
-				AnthropicWorkspaceID: ResourceAttributeConfig{Enabled: false},
-				GenAiProviderName:    ResourceAttributeConfig{Enabled: false},
-				GenAiRequestModel:    ResourceAttributeConfig{Enabled: false},
+				AnthropicOrganizationID:   ResourceAttributeConfig{Enabled: false},
+				AnthropicOrganizationName: ResourceAttributeConfig{Enabled: false},
+				AnthropicWorkspaceID:      ResourceAttributeConfig{Enabled: false},
+				AnthropicWorkspaceName:    ResourceAttributeConfig{Enabled: false},
+				GenAiProviderName:         ResourceAttributeConfig{Enabled: false},
+				GenAiRequestModel:         ResourceAttributeConfig{Enabled: false},
 			},
 		},
 	}

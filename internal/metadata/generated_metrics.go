@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
+	"slices"
 	"time"
 )
 
@@ -17,6 +18,58 @@ const (
 	AggregationStrategyMin = "min"
 	AggregationStrategyMax = "max"
 )
+
+// AttributeAnthropicClaudeCodeDecision specifies the value anthropic.claude_code.decision attribute.
+type AttributeAnthropicClaudeCodeDecision int
+
+const (
+	_ AttributeAnthropicClaudeCodeDecision = iota
+	AttributeAnthropicClaudeCodeDecisionAccepted
+	AttributeAnthropicClaudeCodeDecisionRejected
+)
+
+// String returns the string representation of the AttributeAnthropicClaudeCodeDecision.
+func (av AttributeAnthropicClaudeCodeDecision) String() string {
+	switch av {
+	case AttributeAnthropicClaudeCodeDecisionAccepted:
+		return "accepted"
+	case AttributeAnthropicClaudeCodeDecisionRejected:
+		return "rejected"
+	}
+	return ""
+}
+
+// MapAttributeAnthropicClaudeCodeDecision is a helper map of string to AttributeAnthropicClaudeCodeDecision attribute value.
+var MapAttributeAnthropicClaudeCodeDecision = map[string]AttributeAnthropicClaudeCodeDecision{
+	"accepted": AttributeAnthropicClaudeCodeDecisionAccepted,
+	"rejected": AttributeAnthropicClaudeCodeDecisionRejected,
+}
+
+// AttributeAnthropicClaudeCodeLinesType specifies the value anthropic.claude_code.lines.type attribute.
+type AttributeAnthropicClaudeCodeLinesType int
+
+const (
+	_ AttributeAnthropicClaudeCodeLinesType = iota
+	AttributeAnthropicClaudeCodeLinesTypeAdded
+	AttributeAnthropicClaudeCodeLinesTypeRemoved
+)
+
+// String returns the string representation of the AttributeAnthropicClaudeCodeLinesType.
+func (av AttributeAnthropicClaudeCodeLinesType) String() string {
+	switch av {
+	case AttributeAnthropicClaudeCodeLinesTypeAdded:
+		return "added"
+	case AttributeAnthropicClaudeCodeLinesTypeRemoved:
+		return "removed"
+	}
+	return ""
+}
+
+// MapAttributeAnthropicClaudeCodeLinesType is a helper map of string to AttributeAnthropicClaudeCodeLinesType attribute value.
+var MapAttributeAnthropicClaudeCodeLinesType = map[string]AttributeAnthropicClaudeCodeLinesType{
+	"added":   AttributeAnthropicClaudeCodeLinesTypeAdded,
+	"removed": AttributeAnthropicClaudeCodeLinesTypeRemoved,
+}
 
 // AttributeAnthropicTokenType specifies the value anthropic.token.type attribute.
 type AttributeAnthropicTokenType int
@@ -56,6 +109,40 @@ var MapAttributeAnthropicTokenType = map[string]AttributeAnthropicTokenType{
 	"output_tokens":                            AttributeAnthropicTokenTypeOutputTokens,
 }
 
+// AttributeClaudeCodeTokenType specifies the value claude_code_token_type attribute.
+type AttributeClaudeCodeTokenType int
+
+const (
+	_ AttributeClaudeCodeTokenType = iota
+	AttributeClaudeCodeTokenTypeInput
+	AttributeClaudeCodeTokenTypeOutput
+	AttributeClaudeCodeTokenTypeCacheRead
+	AttributeClaudeCodeTokenTypeCacheCreation
+)
+
+// String returns the string representation of the AttributeClaudeCodeTokenType.
+func (av AttributeClaudeCodeTokenType) String() string {
+	switch av {
+	case AttributeClaudeCodeTokenTypeInput:
+		return "input"
+	case AttributeClaudeCodeTokenTypeOutput:
+		return "output"
+	case AttributeClaudeCodeTokenTypeCacheRead:
+		return "cache_read"
+	case AttributeClaudeCodeTokenTypeCacheCreation:
+		return "cache_creation"
+	}
+	return ""
+}
+
+// MapAttributeClaudeCodeTokenType is a helper map of string to AttributeClaudeCodeTokenType attribute value.
+var MapAttributeClaudeCodeTokenType = map[string]AttributeClaudeCodeTokenType{
+	"input":          AttributeClaudeCodeTokenTypeInput,
+	"output":         AttributeClaudeCodeTokenTypeOutput,
+	"cache_read":     AttributeClaudeCodeTokenTypeCacheRead,
+	"cache_creation": AttributeClaudeCodeTokenTypeCacheCreation,
+}
+
 // AttributeGenAiTokenType specifies the value gen_ai.token.type attribute.
 type AttributeGenAiTokenType int
 
@@ -83,19 +170,59 @@ var MapAttributeGenAiTokenType = map[string]AttributeGenAiTokenType{
 }
 
 var MetricsInfo = metricsInfo{
+	AnthropicClaudeCodeCommits: metricInfo{
+		Name:       "anthropic.claude_code.commits",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type"},
+	},
+	AnthropicClaudeCodeEstimatedCost: metricInfo{
+		Name:       "anthropic.claude_code.estimated_cost",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "claude_code_model"},
+	},
+	AnthropicClaudeCodeLinesOfCode: metricInfo{
+		Name:       "anthropic.claude_code.lines_of_code",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "anthropic.claude_code.lines.type"},
+	},
+	AnthropicClaudeCodePullRequests: metricInfo{
+		Name:       "anthropic.claude_code.pull_requests",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type"},
+	},
+	AnthropicClaudeCodeSessions: metricInfo{
+		Name:       "anthropic.claude_code.sessions",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type"},
+	},
+	AnthropicClaudeCodeTokens: metricInfo{
+		Name:       "anthropic.claude_code.tokens",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "claude_code_model", "claude_code_token_type", "gen_ai.token.type"},
+	},
+	AnthropicClaudeCodeToolActions: metricInfo{
+		Name:       "anthropic.claude_code.tool_actions",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "anthropic.claude_code.tool", "anthropic.claude_code.decision"},
+	},
+	AnthropicCost: metricInfo{
+		Name:       "anthropic.cost",
+		Attributes: []string{"anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.cost.description"},
+	},
 	AnthropicUsageTokens: metricInfo{
 		Name:       "anthropic.usage.tokens",
-		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo"},
+		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo"},
 	},
 	AnthropicUsageWebSearchRequests: metricInfo{
 		Name:       "anthropic.usage.web_search.requests",
-		Attributes: []string{"anthropic.api_key.id", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo"},
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo"},
 	},
 }
 
 type metricsInfo struct {
-	AnthropicUsageTokens            metricInfo
-	AnthropicUsageWebSearchRequests metricInfo
+	AnthropicClaudeCodeCommits       metricInfo
+	AnthropicClaudeCodeEstimatedCost metricInfo
+	AnthropicClaudeCodeLinesOfCode   metricInfo
+	AnthropicClaudeCodePullRequests  metricInfo
+	AnthropicClaudeCodeSessions      metricInfo
+	AnthropicClaudeCodeTokens        metricInfo
+	AnthropicClaudeCodeToolActions   metricInfo
+	AnthropicCost                    metricInfo
+	AnthropicUsageTokens             metricInfo
+	AnthropicUsageWebSearchRequests  metricInfo
 }
 
 type metricInfo struct {
@@ -119,9 +246,27 @@ func WithAnthropicAPIKeyIDMetricAttribute(anthropicAPIKeyIDAttributeValue string
 	})
 }
 
+func WithAnthropicAPIKeyNameMetricAttribute(anthropicAPIKeyNameAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.api_key.name", anthropicAPIKeyNameAttributeValue)
+	})
+}
+
+func WithAnthropicClaudeCodeActorMetricAttribute(anthropicClaudeCodeActorAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.claude_code.actor", anthropicClaudeCodeActorAttributeValue)
+	})
+}
+
 func WithAnthropicContextWindowMetricAttribute(anthropicContextWindowAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.context_window", anthropicContextWindowAttributeValue)
+	})
+}
+
+func WithAnthropicCostTypeMetricAttribute(anthropicCostTypeAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.cost.type", anthropicCostTypeAttributeValue)
 	})
 }
 
@@ -135,6 +280,519 @@ func WithAnthropicServiceTierMetricAttribute(anthropicServiceTierAttributeValue 
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.service_tier", anthropicServiceTierAttributeValue)
 	})
+}
+
+func WithCostTokenTypeMetricAttribute(costTokenTypeAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.token.type", costTokenTypeAttributeValue)
+	})
+}
+
+type metricAnthropicClaudeCodeCommits struct {
+	data     pmetric.Metric                         // data buffer for generated metric.
+	config   AnthropicClaudeCodeCommitsMetricConfig // metric config provided by user.
+	capacity int                                    // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.commits metric with initial data.
+func (m *metricAnthropicClaudeCodeCommits) init() {
+	m.data.SetName("anthropic.claude_code.commits")
+	m.data.SetDescription("Commits made by Claude Code.")
+	m.data.SetUnit("{commit}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeCommits) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeCommits) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeCommits) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeCommits(cfg AnthropicClaudeCodeCommitsMetricConfig) metricAnthropicClaudeCodeCommits {
+	m := metricAnthropicClaudeCodeCommits{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeEstimatedCost struct {
+	data     pmetric.Metric                               // data buffer for generated metric.
+	config   AnthropicClaudeCodeEstimatedCostMetricConfig // metric config provided by user.
+	capacity int                                          // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.estimated_cost metric with initial data.
+func (m *metricAnthropicClaudeCodeEstimatedCost) init() {
+	m.data.SetName("anthropic.claude_code.estimated_cost")
+	m.data.SetDescription("Claude Code's estimated cost in US dollars, by model (the report sends whole cents). The same spend also appears in `anthropic.cost`: do not add the two.")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeEstimatedCost) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	dp.Attributes().PutStr("gen_ai.request.model", claudeCodeModelAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeEstimatedCost) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeEstimatedCost) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeEstimatedCost(cfg AnthropicClaudeCodeEstimatedCostMetricConfig) metricAnthropicClaudeCodeEstimatedCost {
+	m := metricAnthropicClaudeCodeEstimatedCost{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeLinesOfCode struct {
+	data     pmetric.Metric                             // data buffer for generated metric.
+	config   AnthropicClaudeCodeLinesOfCodeMetricConfig // metric config provided by user.
+	capacity int                                        // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.lines_of_code metric with initial data.
+func (m *metricAnthropicClaudeCodeLinesOfCode) init() {
+	m.data.SetName("anthropic.claude_code.lines_of_code")
+	m.data.SetDescription("Lines of code Claude Code added or removed.")
+	m.data.SetUnit("{line}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeLinesOfCode) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, anthropicClaudeCodeLinesTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.lines.type", anthropicClaudeCodeLinesTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeLinesOfCode) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeLinesOfCode) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeLinesOfCode(cfg AnthropicClaudeCodeLinesOfCodeMetricConfig) metricAnthropicClaudeCodeLinesOfCode {
+	m := metricAnthropicClaudeCodeLinesOfCode{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodePullRequests struct {
+	data     pmetric.Metric                              // data buffer for generated metric.
+	config   AnthropicClaudeCodePullRequestsMetricConfig // metric config provided by user.
+	capacity int                                         // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.pull_requests metric with initial data.
+func (m *metricAnthropicClaudeCodePullRequests) init() {
+	m.data.SetName("anthropic.claude_code.pull_requests")
+	m.data.SetDescription("Pull requests created by Claude Code.")
+	m.data.SetUnit("{pull_request}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodePullRequests) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodePullRequests) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodePullRequests) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodePullRequests(cfg AnthropicClaudeCodePullRequestsMetricConfig) metricAnthropicClaudeCodePullRequests {
+	m := metricAnthropicClaudeCodePullRequests{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeSessions struct {
+	data     pmetric.Metric                          // data buffer for generated metric.
+	config   AnthropicClaudeCodeSessionsMetricConfig // metric config provided by user.
+	capacity int                                     // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.sessions metric with initial data.
+func (m *metricAnthropicClaudeCodeSessions) init() {
+	m.data.SetName("anthropic.claude_code.sessions")
+	m.data.SetDescription("Claude Code sessions, from the Claude Code analytics report (`claude_code.enabled`).")
+	m.data.SetUnit("{session}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeSessions) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeSessions) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeSessions) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeSessions(cfg AnthropicClaudeCodeSessionsMetricConfig) metricAnthropicClaudeCodeSessions {
+	m := metricAnthropicClaudeCodeSessions{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeTokens struct {
+	data     pmetric.Metric                        // data buffer for generated metric.
+	config   AnthropicClaudeCodeTokensMetricConfig // metric config provided by user.
+	capacity int                                   // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.tokens metric with initial data.
+func (m *metricAnthropicClaudeCodeTokens) init() {
+	m.data.SetName("anthropic.claude_code.tokens")
+	m.data.SetDescription("Tokens Claude Code used, by model. The same usage also appears in `anthropic.usage.tokens`: do not add the two.")
+	m.data.SetUnit("{token}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeTokens) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, claudeCodeTokenTypeAttributeValue string, genAiTokenTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	dp.Attributes().PutStr("gen_ai.request.model", claudeCodeModelAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.token.type", claudeCodeTokenTypeAttributeValue)
+	dp.Attributes().PutStr("gen_ai.token.type", genAiTokenTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeTokens) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeTokens) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeTokens(cfg AnthropicClaudeCodeTokensMetricConfig) metricAnthropicClaudeCodeTokens {
+	m := metricAnthropicClaudeCodeTokens{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeToolActions struct {
+	data     pmetric.Metric                             // data buffer for generated metric.
+	config   AnthropicClaudeCodeToolActionsMetricConfig // metric config provided by user.
+	capacity int                                        // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.tool_actions metric with initial data.
+func (m *metricAnthropicClaudeCodeToolActions) init() {
+	m.data.SetName("anthropic.claude_code.tool_actions")
+	m.data.SetDescription("Proposals of Claude Code's editing tools, accepted or rejected.")
+	m.data.SetUnit("{action}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeToolActions) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, anthropicClaudeCodeToolAttributeValue string, anthropicClaudeCodeDecisionAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.tool", anthropicClaudeCodeToolAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.decision", anthropicClaudeCodeDecisionAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeToolActions) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeToolActions) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeToolActions(cfg AnthropicClaudeCodeToolActionsMetricConfig) metricAnthropicClaudeCodeToolActions {
+	m := metricAnthropicClaudeCodeToolActions{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicCost struct {
+	data          pmetric.Metric            // data buffer for generated metric.
+	config        AnthropicCostMetricConfig // metric config provided by user.
+	capacity      int                       // max observed number of data points added to the metric.
+	aggDataPoints []float64                 // slice containing number of aggregated datapoints at each index
+}
+
+// init fills anthropic.cost metric with initial data.
+func (m *metricAnthropicCost) init() {
+	m.data.SetName("anthropic.cost")
+	m.data.SetDescription("Cost in US dollars, from the cost report (which sends cents as decimal strings; converted exactly). Priority Tier usage has no cost here; code execution appears only here. Late revisions are counted once.")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricAnthropicCost) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, AnthropicCostMetricAttributeKeyAnthropicCostDescription) {
+		dp.Attributes().PutStr("anthropic.cost.description", anthropicCostDescriptionAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetDoubleValue(dpi.DoubleValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.DoubleValue() > val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.DoubleValue() < val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetDoubleValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicCost) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicCost) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetDoubleValue(m.data.Sum().DataPoints().At(i).DoubleValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicCost(cfg AnthropicCostMetricConfig) metricAnthropicCost {
+	m := metricAnthropicCost{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
 }
 
 type metricAnthropicUsageTokens struct {
@@ -254,15 +912,23 @@ func newMetricAnthropicUsageWebSearchRequests(cfg AnthropicUsageWebSearchRequest
 // MetricsBuilder provides an interface for scrapers to report metrics while taking care of all the transformations
 // required to produce metric representation defined in metadata and user config.
 type MetricsBuilder struct {
-	config                                MetricsBuilderConfig // config of the metrics builder.
-	startTime                             pcommon.Timestamp    // start time that will be applied to all recorded data points.
-	metricsCapacity                       int                  // maximum observed number of metrics per resource.
-	metricsBuffer                         pmetric.Metrics      // accumulates metrics data before emitting.
-	buildInfo                             component.BuildInfo  // contains version information.
-	resourceAttributeIncludeFilter        map[string]filter.Filter
-	resourceAttributeExcludeFilter        map[string]filter.Filter
-	metricAnthropicUsageTokens            metricAnthropicUsageTokens
-	metricAnthropicUsageWebSearchRequests metricAnthropicUsageWebSearchRequests
+	config                                 MetricsBuilderConfig // config of the metrics builder.
+	startTime                              pcommon.Timestamp    // start time that will be applied to all recorded data points.
+	metricsCapacity                        int                  // maximum observed number of metrics per resource.
+	metricsBuffer                          pmetric.Metrics      // accumulates metrics data before emitting.
+	buildInfo                              component.BuildInfo  // contains version information.
+	resourceAttributeIncludeFilter         map[string]filter.Filter
+	resourceAttributeExcludeFilter         map[string]filter.Filter
+	metricAnthropicClaudeCodeCommits       metricAnthropicClaudeCodeCommits
+	metricAnthropicClaudeCodeEstimatedCost metricAnthropicClaudeCodeEstimatedCost
+	metricAnthropicClaudeCodeLinesOfCode   metricAnthropicClaudeCodeLinesOfCode
+	metricAnthropicClaudeCodePullRequests  metricAnthropicClaudeCodePullRequests
+	metricAnthropicClaudeCodeSessions      metricAnthropicClaudeCodeSessions
+	metricAnthropicClaudeCodeTokens        metricAnthropicClaudeCodeTokens
+	metricAnthropicClaudeCodeToolActions   metricAnthropicClaudeCodeToolActions
+	metricAnthropicCost                    metricAnthropicCost
+	metricAnthropicUsageTokens             metricAnthropicUsageTokens
+	metricAnthropicUsageWebSearchRequests  metricAnthropicUsageWebSearchRequests
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -284,20 +950,46 @@ func WithStartTime(startTime pcommon.Timestamp) MetricBuilderOption {
 }
 func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, options ...MetricBuilderOption) *MetricsBuilder {
 	mb := &MetricsBuilder{
-		config:                                mbc,
-		startTime:                             pcommon.NewTimestampFromTime(time.Now()),
-		metricsBuffer:                         pmetric.NewMetrics(),
-		buildInfo:                             settings.BuildInfo,
-		metricAnthropicUsageTokens:            newMetricAnthropicUsageTokens(mbc.Metrics.AnthropicUsageTokens),
-		metricAnthropicUsageWebSearchRequests: newMetricAnthropicUsageWebSearchRequests(mbc.Metrics.AnthropicUsageWebSearchRequests),
-		resourceAttributeIncludeFilter:        make(map[string]filter.Filter),
-		resourceAttributeExcludeFilter:        make(map[string]filter.Filter),
+		config:                                 mbc,
+		startTime:                              pcommon.NewTimestampFromTime(time.Now()),
+		metricsBuffer:                          pmetric.NewMetrics(),
+		buildInfo:                              settings.BuildInfo,
+		metricAnthropicClaudeCodeCommits:       newMetricAnthropicClaudeCodeCommits(mbc.Metrics.AnthropicClaudeCodeCommits),
+		metricAnthropicClaudeCodeEstimatedCost: newMetricAnthropicClaudeCodeEstimatedCost(mbc.Metrics.AnthropicClaudeCodeEstimatedCost),
+		metricAnthropicClaudeCodeLinesOfCode:   newMetricAnthropicClaudeCodeLinesOfCode(mbc.Metrics.AnthropicClaudeCodeLinesOfCode),
+		metricAnthropicClaudeCodePullRequests:  newMetricAnthropicClaudeCodePullRequests(mbc.Metrics.AnthropicClaudeCodePullRequests),
+		metricAnthropicClaudeCodeSessions:      newMetricAnthropicClaudeCodeSessions(mbc.Metrics.AnthropicClaudeCodeSessions),
+		metricAnthropicClaudeCodeTokens:        newMetricAnthropicClaudeCodeTokens(mbc.Metrics.AnthropicClaudeCodeTokens),
+		metricAnthropicClaudeCodeToolActions:   newMetricAnthropicClaudeCodeToolActions(mbc.Metrics.AnthropicClaudeCodeToolActions),
+		metricAnthropicCost:                    newMetricAnthropicCost(mbc.Metrics.AnthropicCost),
+		metricAnthropicUsageTokens:             newMetricAnthropicUsageTokens(mbc.Metrics.AnthropicUsageTokens),
+		metricAnthropicUsageWebSearchRequests:  newMetricAnthropicUsageWebSearchRequests(mbc.Metrics.AnthropicUsageWebSearchRequests),
+		resourceAttributeIncludeFilter:         make(map[string]filter.Filter),
+		resourceAttributeExcludeFilter:         make(map[string]filter.Filter),
+	}
+	if mbc.ResourceAttributes.AnthropicOrganizationID.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["anthropic.organization.id"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicOrganizationID.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.AnthropicOrganizationID.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["anthropic.organization.id"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicOrganizationID.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.AnthropicOrganizationName.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["anthropic.organization.name"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicOrganizationName.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.AnthropicOrganizationName.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["anthropic.organization.name"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicOrganizationName.MetricsExclude)
 	}
 	if mbc.ResourceAttributes.AnthropicWorkspaceID.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["anthropic.workspace.id"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicWorkspaceID.MetricsInclude)
 	}
 	if mbc.ResourceAttributes.AnthropicWorkspaceID.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["anthropic.workspace.id"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicWorkspaceID.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.AnthropicWorkspaceName.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["anthropic.workspace.name"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicWorkspaceName.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.AnthropicWorkspaceName.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["anthropic.workspace.name"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicWorkspaceName.MetricsExclude)
 	}
 	if mbc.ResourceAttributes.GenAiProviderName.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["gen_ai.provider.name"] = filter.CreateFilter(mbc.ResourceAttributes.GenAiProviderName.MetricsInclude)
@@ -380,6 +1072,14 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Scope().SetName(ScopeName)
 	ils.Scope().SetVersion(mb.buildInfo.Version)
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
+	mb.metricAnthropicClaudeCodeCommits.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeEstimatedCost.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeLinesOfCode.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodePullRequests.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeSessions.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeTokens.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeToolActions.emit(ils.Metrics())
+	mb.metricAnthropicCost.emit(ils.Metrics())
 	mb.metricAnthropicUsageTokens.emit(ils.Metrics())
 	mb.metricAnthropicUsageWebSearchRequests.emit(ils.Metrics())
 
@@ -411,6 +1111,46 @@ func (mb *MetricsBuilder) Emit(options ...ResourceMetricsOption) pmetric.Metrics
 	metrics := mb.metricsBuffer
 	mb.metricsBuffer = pmetric.NewMetrics()
 	return metrics
+}
+
+// RecordAnthropicClaudeCodeCommitsDataPoint adds a data point to anthropic.claude_code.commits metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeCommitsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeCommits.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
+}
+
+// RecordAnthropicClaudeCodeEstimatedCostDataPoint adds a data point to anthropic.claude_code.estimated_cost metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts pcommon.Timestamp, val float64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeEstimatedCost.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, claudeCodeModelAttributeValue, options...)
+}
+
+// RecordAnthropicClaudeCodeLinesOfCodeDataPoint adds a data point to anthropic.claude_code.lines_of_code metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, anthropicClaudeCodeLinesTypeAttributeValue AttributeAnthropicClaudeCodeLinesType, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeLinesOfCode.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, anthropicClaudeCodeLinesTypeAttributeValue.String(), options...)
+}
+
+// RecordAnthropicClaudeCodePullRequestsDataPoint adds a data point to anthropic.claude_code.pull_requests metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodePullRequestsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodePullRequests.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
+}
+
+// RecordAnthropicClaudeCodeSessionsDataPoint adds a data point to anthropic.claude_code.sessions metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeSessionsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeSessions.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
+}
+
+// RecordAnthropicClaudeCodeTokensDataPoint adds a data point to anthropic.claude_code.tokens metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeTokensDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, claudeCodeTokenTypeAttributeValue AttributeClaudeCodeTokenType, genAiTokenTypeAttributeValue AttributeGenAiTokenType, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeTokens.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, claudeCodeModelAttributeValue, claudeCodeTokenTypeAttributeValue.String(), genAiTokenTypeAttributeValue.String(), options...)
+}
+
+// RecordAnthropicClaudeCodeToolActionsDataPoint adds a data point to anthropic.claude_code.tool_actions metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeToolActionsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, anthropicClaudeCodeToolAttributeValue string, anthropicClaudeCodeDecisionAttributeValue AttributeAnthropicClaudeCodeDecision, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeToolActions.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, anthropicClaudeCodeToolAttributeValue, anthropicClaudeCodeDecisionAttributeValue.String(), options...)
+}
+
+// RecordAnthropicCostDataPoint adds a data point to anthropic.cost metric.
+func (mb *MetricsBuilder) RecordAnthropicCostDataPoint(ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicCost.recordDataPoint(mb.startTime, ts, val, anthropicCostDescriptionAttributeValue, options...)
 }
 
 // RecordAnthropicUsageTokensDataPoint adds a data point to anthropic.usage.tokens metric.

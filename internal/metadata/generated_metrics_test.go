@@ -19,6 +19,7 @@ const (
 	testDataSetDefault testDataSet = iota
 	testDataSetAll
 	testDataSetNone
+	testDataSetReag
 )
 
 func TestMetricsBuilder(t *testing.T) {
@@ -35,6 +36,11 @@ func TestMetricsBuilder(t *testing.T) {
 			name:        "all_set",
 			metricsSet:  testDataSetAll,
 			resAttrsSet: testDataSetAll,
+		},
+		{
+			name:        "reaggregate_set",
+			metricsSet:  testDataSetReag,
+			resAttrsSet: testDataSetReag,
 		},
 		{
 			name:        "none_set",
@@ -60,25 +66,62 @@ func TestMetricsBuilder(t *testing.T) {
 			settings := receivertest.NewNopSettings(receivertest.NopType)
 			settings.Logger = zap.New(observedZapCore)
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
+			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
+			aggMap["anthropic.cost"] = mb.metricAnthropicCost.config.AggregationStrategy
 
 			expectedWarnings := 0
-			assert.Equal(t, expectedWarnings, observedLogs.Len())
+			if tt.metricsSet != testDataSetReag {
+				assert.Equal(t, expectedWarnings, observedLogs.Len())
+			}
 
 			defaultMetricsCount := 0
 			allMetricsCount := 0
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicUsageTokensDataPoint(ts, 1, AttributeAnthropicTokenTypeUncachedInputTokens, AttributeGenAiTokenTypeInput, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, 1, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "claude_code_model-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", AttributeAnthropicClaudeCodeLinesTypeAdded, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "claude_code_model-val", AttributeClaudeCodeTokenTypeInput, AttributeGenAiTokenTypeInput, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "anthropic.claude_code.tool-val", AttributeAnthropicClaudeCodeDecisionAccepted, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicCostDataPoint(ts, 1, "anthropic.cost.description-val", WithAnthropicCostTypeMetricAttribute("anthropic.cost.type-val"), WithCostTokenTypeMetricAttribute("cost_token_type-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			if tt.name == "reaggregate_set" {
+				mb.RecordAnthropicCostDataPoint(ts, 3, "anthropic.cost.description-val-2", WithAnthropicCostTypeMetricAttribute("anthropic.cost.type-val"), WithCostTokenTypeMetricAttribute("cost_token_type-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			}
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicUsageTokensDataPoint(ts, 1, AttributeAnthropicTokenTypeUncachedInputTokens, AttributeGenAiTokenTypeInput, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, 1, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
 
 			rb := mb.NewResourceBuilder()
+			rb.SetAnthropicOrganizationID("anthropic.organization.id-val")
+			rb.SetAnthropicOrganizationName("anthropic.organization.name-val")
 			rb.SetAnthropicWorkspaceID("anthropic.workspace.id-val")
+			rb.SetAnthropicWorkspaceName("anthropic.workspace.name-val")
 			rb.SetGenAiProviderName("gen_ai.provider.name-val")
 			rb.SetGenAiRequestModel("gen_ai.request.model-val")
 			res := rb.Emit()
 			metrics := mb.Emit(WithResource(res))
+			if tt.name == "reaggregate_set" {
+				assert.Empty(t, mb.metricAnthropicCost.aggDataPoints)
+			}
 
 			if tt.expectEmpty {
 				assert.Equal(t, 0, metrics.ResourceMetrics().Len())
@@ -105,6 +148,244 @@ func TestMetricsBuilder(t *testing.T) {
 			validatedMetrics := make(map[string]bool)
 			for _, mi := range allMetricsList {
 				switch mi.Name() {
+				case "anthropic.claude_code.commits":
+					assert.False(t, validatedMetrics["anthropic.claude_code.commits"], "Found a duplicate in the metrics slice: anthropic.claude_code.commits")
+					validatedMetrics["anthropic.claude_code.commits"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Commits made by Claude Code.", mi.Description())
+					assert.Equal(t, "{commit}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+				case "anthropic.claude_code.estimated_cost":
+					assert.False(t, validatedMetrics["anthropic.claude_code.estimated_cost"], "Found a duplicate in the metrics slice: anthropic.claude_code.estimated_cost")
+					validatedMetrics["anthropic.claude_code.estimated_cost"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Claude Code's estimated cost in US dollars, by model (the report sends whole cents). The same spend also appears in `anthropic.cost`: do not add the two.", mi.Description())
+					assert.Equal(t, "{USD}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					claudeCodeModelAttrVal, ok := dp.Attributes().Get("gen_ai.request.model")
+					assert.True(t, ok)
+					assert.Equal(t, "claude_code_model-val", claudeCodeModelAttrVal.Str())
+				case "anthropic.claude_code.lines_of_code":
+					assert.False(t, validatedMetrics["anthropic.claude_code.lines_of_code"], "Found a duplicate in the metrics slice: anthropic.claude_code.lines_of_code")
+					validatedMetrics["anthropic.claude_code.lines_of_code"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Lines of code Claude Code added or removed.", mi.Description())
+					assert.Equal(t, "{line}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					anthropicClaudeCodeLinesTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.lines.type")
+					assert.True(t, ok)
+					assert.Equal(t, "added", anthropicClaudeCodeLinesTypeAttrVal.Str())
+				case "anthropic.claude_code.pull_requests":
+					assert.False(t, validatedMetrics["anthropic.claude_code.pull_requests"], "Found a duplicate in the metrics slice: anthropic.claude_code.pull_requests")
+					validatedMetrics["anthropic.claude_code.pull_requests"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Pull requests created by Claude Code.", mi.Description())
+					assert.Equal(t, "{pull_request}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+				case "anthropic.claude_code.sessions":
+					assert.False(t, validatedMetrics["anthropic.claude_code.sessions"], "Found a duplicate in the metrics slice: anthropic.claude_code.sessions")
+					validatedMetrics["anthropic.claude_code.sessions"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Claude Code sessions, from the Claude Code analytics report (`claude_code.enabled`).", mi.Description())
+					assert.Equal(t, "{session}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+				case "anthropic.claude_code.tokens":
+					assert.False(t, validatedMetrics["anthropic.claude_code.tokens"], "Found a duplicate in the metrics slice: anthropic.claude_code.tokens")
+					validatedMetrics["anthropic.claude_code.tokens"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Tokens Claude Code used, by model. The same usage also appears in `anthropic.usage.tokens`: do not add the two.", mi.Description())
+					assert.Equal(t, "{token}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					claudeCodeModelAttrVal, ok := dp.Attributes().Get("gen_ai.request.model")
+					assert.True(t, ok)
+					assert.Equal(t, "claude_code_model-val", claudeCodeModelAttrVal.Str())
+					claudeCodeTokenTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.token.type")
+					assert.True(t, ok)
+					assert.Equal(t, "input", claudeCodeTokenTypeAttrVal.Str())
+					genAiTokenTypeAttrVal, ok := dp.Attributes().Get("gen_ai.token.type")
+					assert.True(t, ok)
+					assert.Equal(t, "input", genAiTokenTypeAttrVal.Str())
+				case "anthropic.claude_code.tool_actions":
+					assert.False(t, validatedMetrics["anthropic.claude_code.tool_actions"], "Found a duplicate in the metrics slice: anthropic.claude_code.tool_actions")
+					validatedMetrics["anthropic.claude_code.tool_actions"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Proposals of Claude Code's editing tools, accepted or rejected.", mi.Description())
+					assert.Equal(t, "{action}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					anthropicClaudeCodeToolAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.tool")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.tool-val", anthropicClaudeCodeToolAttrVal.Str())
+					anthropicClaudeCodeDecisionAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.decision")
+					assert.True(t, ok)
+					assert.Equal(t, "accepted", anthropicClaudeCodeDecisionAttrVal.Str())
+				case "anthropic.cost":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["anthropic.cost"], "Found a duplicate in the metrics slice: anthropic.cost")
+						validatedMetrics["anthropic.cost"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Cost in US dollars, from the cost report (which sends cents as decimal strings; converted exactly). Priority Tier usage has no cost here; code execution appears only here. Late revisions are counted once.", mi.Description())
+						assert.Equal(t, "{USD}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						anthropicCostTypeAttrVal, ok := dp.Attributes().Get("anthropic.cost.type")
+						assert.True(t, ok)
+						assert.Equal(t, "anthropic.cost.type-val", anthropicCostTypeAttrVal.Str())
+						costTokenTypeAttrVal, ok := dp.Attributes().Get("anthropic.token.type")
+						assert.True(t, ok)
+						assert.Equal(t, "cost_token_type-val", costTokenTypeAttrVal.Str())
+						anthropicServiceTierAttrVal, ok := dp.Attributes().Get("anthropic.service_tier")
+						assert.True(t, ok)
+						assert.Equal(t, "anthropic.service_tier-val", anthropicServiceTierAttrVal.Str())
+						anthropicContextWindowAttrVal, ok := dp.Attributes().Get("anthropic.context_window")
+						assert.True(t, ok)
+						assert.Equal(t, "anthropic.context_window-val", anthropicContextWindowAttrVal.Str())
+						anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
+						assert.True(t, ok)
+						assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["anthropic.cost"], "Found a duplicate in the metrics slice: anthropic.cost")
+						validatedMetrics["anthropic.cost"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Cost in US dollars, from the cost report (which sends cents as decimal strings; converted exactly). Priority Tier usage has no cost here; code execution appears only here. Late revisions are counted once.", mi.Description())
+						assert.Equal(t, "{USD}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						switch aggMap["anthropic.cost"] {
+						case "sum":
+							assert.InDelta(t, float64(4), dp.DoubleValue(), 0.01)
+						case "avg":
+							assert.InDelta(t, float64(2), dp.DoubleValue(), 0.01)
+						case "min":
+							assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						case "max":
+							assert.InDelta(t, float64(3), dp.DoubleValue(), 0.01)
+						}
+						_, ok = dp.Attributes().Get("anthropic.cost.description")
+						assert.False(t, ok)
+					}
 				case "anthropic.usage.tokens":
 					assert.False(t, validatedMetrics["anthropic.usage.tokens"], "Found a duplicate in the metrics slice: anthropic.usage.tokens")
 					validatedMetrics["anthropic.usage.tokens"] = true
@@ -128,6 +409,9 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicAPIKeyIDAttrVal, ok := dp.Attributes().Get("anthropic.api_key.id")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.api_key.id-val", anthropicAPIKeyIDAttrVal.Str())
+					anthropicAPIKeyNameAttrVal, ok := dp.Attributes().Get("anthropic.api_key.name")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.api_key.name-val", anthropicAPIKeyNameAttrVal.Str())
 					anthropicServiceTierAttrVal, ok := dp.Attributes().Get("anthropic.service_tier")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.service_tier-val", anthropicServiceTierAttrVal.Str())
@@ -154,6 +438,9 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicAPIKeyIDAttrVal, ok := dp.Attributes().Get("anthropic.api_key.id")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.api_key.id-val", anthropicAPIKeyIDAttrVal.Str())
+					anthropicAPIKeyNameAttrVal, ok := dp.Attributes().Get("anthropic.api_key.name")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.api_key.name-val", anthropicAPIKeyNameAttrVal.Str())
 					anthropicServiceTierAttrVal, ok := dp.Attributes().Get("anthropic.service_tier")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.service_tier-val", anthropicServiceTierAttrVal.Str())

@@ -21,10 +21,31 @@ func NewResourceBuilder(rac ResourceAttributesConfig) *ResourceBuilder {
 	}
 }
 
+// SetAnthropicOrganizationID sets provided value as "anthropic.organization.id" attribute.
+func (rb *ResourceBuilder) SetAnthropicOrganizationID(val string) {
+	if rb.config.AnthropicOrganizationID.Enabled {
+		rb.res.Attributes().PutStr("anthropic.organization.id", val)
+	}
+}
+
+// SetAnthropicOrganizationName sets provided value as "anthropic.organization.name" attribute.
+func (rb *ResourceBuilder) SetAnthropicOrganizationName(val string) {
+	if rb.config.AnthropicOrganizationName.Enabled {
+		rb.res.Attributes().PutStr("anthropic.organization.name", val)
+	}
+}
+
 // SetAnthropicWorkspaceID sets provided value as "anthropic.workspace.id" attribute.
 func (rb *ResourceBuilder) SetAnthropicWorkspaceID(val string) {
 	if rb.config.AnthropicWorkspaceID.Enabled {
 		rb.res.Attributes().PutStr("anthropic.workspace.id", val)
+	}
+}
+
+// SetAnthropicWorkspaceName sets provided value as "anthropic.workspace.name" attribute.
+func (rb *ResourceBuilder) SetAnthropicWorkspaceName(val string) {
+	if rb.config.AnthropicWorkspaceName.Enabled {
+		rb.res.Attributes().PutStr("anthropic.workspace.name", val)
 	}
 }
 

@@ -13,7 +13,10 @@ func TestResourceBuilder(t *testing.T) {
 		t.Run(tt, func(t *testing.T) {
 			cfg := loadResourceAttributesConfig(t, tt)
 			rb := NewResourceBuilder(cfg)
+			rb.SetAnthropicOrganizationID("anthropic.organization.id-val")
+			rb.SetAnthropicOrganizationName("anthropic.organization.name-val")
 			rb.SetAnthropicWorkspaceID("anthropic.workspace.id-val")
+			rb.SetAnthropicWorkspaceName("anthropic.workspace.name-val")
 			rb.SetGenAiProviderName("gen_ai.provider.name-val")
 			rb.SetGenAiRequestModel("gen_ai.request.model-val")
 
@@ -22,19 +25,34 @@ func TestResourceBuilder(t *testing.T) {
 
 			switch tt {
 			case "default":
-				assert.Equal(t, 3, res.Attributes().Len())
+				assert.Equal(t, 6, res.Attributes().Len())
 			case "all_set":
-				assert.Equal(t, 3, res.Attributes().Len())
+				assert.Equal(t, 6, res.Attributes().Len())
 			case "none_set":
 				assert.Equal(t, 0, res.Attributes().Len())
 				return
 			default:
 				assert.Failf(t, "unexpected test case: %s", tt)
 			}
+			anthropicOrganizationIDAttrVal, ok := res.Attributes().Get("anthropic.organization.id")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, "anthropic.organization.id-val", anthropicOrganizationIDAttrVal.Str())
+			}
+			anthropicOrganizationNameAttrVal, ok := res.Attributes().Get("anthropic.organization.name")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, "anthropic.organization.name-val", anthropicOrganizationNameAttrVal.Str())
+			}
 			anthropicWorkspaceIDAttrVal, ok := res.Attributes().Get("anthropic.workspace.id")
 			assert.True(t, ok)
 			if ok {
 				assert.Equal(t, "anthropic.workspace.id-val", anthropicWorkspaceIDAttrVal.Str())
+			}
+			anthropicWorkspaceNameAttrVal, ok := res.Attributes().Get("anthropic.workspace.name")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, "anthropic.workspace.name-val", anthropicWorkspaceNameAttrVal.Str())
 			}
 			genAiProviderNameAttrVal, ok := res.Attributes().Get("gen_ai.provider.name")
 			assert.True(t, ok)

@@ -1,0 +1,180 @@
+package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+// A Claude Code record carries a fixed set of counters, a map of tools and
+// a list of models. Each becomes its own series, so that a tool or a model
+// is accounted like any other row.
+type ccKind uint8
+
+const (
+	ccCore  ccKind = iota // sessions, lines added, removed, commits, pull requests
+	ccTool                // accepted, rejected (sub = the tool)
+	ccModel               // input, output, cache_read, cache_creation tokens, cost in cents (sub = the model)
+)
+
+type ccKey struct {
+	kind      ccKind
+	actor     string // as configured: kept, hashed or "" (dropped)
+	actorType string
+	terminal  string
+	sub       string
+}
+
+var ccTokenTypes = [...]struct {
+	typ   metadata.AttributeClaudeCodeTokenType
+	genAI metadata.AttributeGenAiTokenType
+}{
+	{metadata.AttributeClaudeCodeTokenTypeInput, metadata.AttributeGenAiTokenTypeInput},
+	{metadata.AttributeClaudeCodeTokenTypeOutput, metadata.AttributeGenAiTokenTypeOutput},
+	{metadata.AttributeClaudeCodeTokenTypeCacheRead, metadata.AttributeGenAiTokenTypeInput},
+	{metadata.AttributeClaudeCodeTokenTypeCacheCreation, metadata.AttributeGenAiTokenTypeInput},
+}
+
+const ccCostCents = 4 // position of the estimated cost among a model's counters
+
+type claudeCodeSource struct {
+	actor string
+	names *nameCache
+}
+
+// read reads the report one UTC day at a time: the endpoint serves a single
+// date per query.
+func (s *claudeCodeSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[ccKey], skip *rowSkips) error {
+	const day = 24 * time.Hour
+	rows := map[ccKey]accounting.Counters{}
+	for d := from; d.Before(to); d = d.Add(day) {
+		clear(rows)
+		err := client.ClaudeCodeReport(ctx, d, func(r *adminapi.ClaudeCodeRecord) error {
+			if date, err := adminapi.ParseDate(r.Date); err != nil || !date.Equal(d) {
+				skip.add("record dated outside the requested day")
+				return nil
+			}
+			s.add(rows, r, skip)
+			return nil
+		})
+		if err != nil {
+			// Today's records appear about an hour after the activity:
+			// a 400 for the open day is read again next time.
+			if d.Add(day).Equal(to) {
+				if err = notYetIfRecent(err, d, to); err == nil {
+					continue
+				}
+			}
+			return err
+		}
+		if err := obs(d, d.Add(day), rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *claudeCodeSource) add(rows map[ccKey]accounting.Counters, r *adminapi.ClaudeCodeRecord, skip *rowSkips) {
+	base := ccKey{actorType: r.Actor.Type, terminal: r.TerminalType, actor: s.actorName(&r.Actor)}
+	put := func(k ccKey, vals ...int64) {
+		c := rows[k]
+		for i, v := range vals {
+			if v < 0 {
+				skip.add("negative count")
+				return
+			}
+			c[i] += v
+		}
+		rows[k] = c
+	}
+	m := r.CoreMetrics
+	core := base
+	core.kind = ccCore
+	put(core, m.NumSessions, m.LinesOfCode.Added, m.LinesOfCode.Removed, m.CommitsByClaudeCode, m.PullRequestsByClaudeCode)
+	for tool, a := range r.ToolActions {
+		k := base
+		k.kind, k.sub = ccTool, tool
+		put(k, a.Accepted, a.Rejected)
+	}
+	for _, mb := range r.ModelBreakdown {
+		if mb.EstimatedCost.Currency != "" && mb.EstimatedCost.Currency != "USD" {
+			skip.add("currency is not USD")
+			continue
+		}
+		k := base
+		k.kind, k.sub = ccModel, mb.Model
+		put(k, mb.Tokens.Input, mb.Tokens.Output, mb.Tokens.CacheRead, mb.Tokens.CacheCreation, mb.EstimatedCost.Amount)
+	}
+}
+
+func (s *claudeCodeSource) actorName(a *adminapi.ClaudeCodeActor) string {
+	name := a.EmailAddress
+	if a.Type == "api_actor" || name == "" {
+		name = a.APIKeyName
+	}
+	switch s.actor {
+	case actorDrop:
+		return ""
+	case actorHash:
+		sum := sha256.Sum256([]byte(name))
+		return hex.EncodeToString(sum[:8])
+	}
+	return name
+}
+
+// Claude Code metrics all belong to the organization's resource.
+func (s *claudeCodeSource) resource(ccKey) struct{} { return struct{}{} }
+
+func (s *claudeCodeSource) setResource(rb *metadata.ResourceBuilder, _ struct{}) {
+	rb.SetGenAiProviderName("anthropic")
+	s.names.setResource(rb, "")
+}
+
+func (s *claudeCodeSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k ccKey, c accounting.Counters, skipZero bool) {
+	var opts []metadata.MetricAttributeOption
+	if k.actor != "" {
+		opts = append(opts, metadata.WithAnthropicClaudeCodeActorMetricAttribute(k.actor))
+	}
+	emit := func(v int64) bool { return v != 0 || !skipZero }
+	switch k.kind {
+	case ccCore:
+		if emit(c[0]) {
+			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, c[0], k.actorType, k.terminal, opts...)
+		}
+		if emit(c[1]) {
+			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c[1], k.actorType, k.terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded, opts...)
+		}
+		if emit(c[2]) {
+			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c[2], k.actorType, k.terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved, opts...)
+		}
+		if emit(c[3]) {
+			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, c[3], k.actorType, k.terminal, opts...)
+		}
+		if emit(c[4]) {
+			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, c[4], k.actorType, k.terminal, opts...)
+		}
+	case ccTool:
+		if emit(c[0]) {
+			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c[0], k.actorType, k.terminal, k.sub, metadata.AttributeAnthropicClaudeCodeDecisionAccepted, opts...)
+		}
+		if emit(c[1]) {
+			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c[1], k.actorType, k.terminal, k.sub, metadata.AttributeAnthropicClaudeCodeDecisionRejected, opts...)
+		}
+	case ccModel:
+		for i, t := range ccTokenTypes {
+			if emit(c[i]) {
+				mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, c[i], k.actorType, k.terminal, k.sub, t.typ, t.genAI, opts...)
+			}
+		}
+		if emit(c[ccCostCents]) {
+			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, float64(c[ccCostCents])/100, k.actorType, k.terminal, k.sub, opts...)
+		}
+	}
+}

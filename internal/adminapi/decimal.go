@@ -1,0 +1,82 @@
+package adminapi
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// NanoCentsPerCent is the resolution cost amounts are kept at: 1e-9 cent.
+// Prices per token are fractions of a cent (a batch cache read of a small
+// model is a few millionths of a cent), so micro-cents would not be exact.
+const NanoCentsPerCent = 1_000_000_000
+
+// ErrDecimal reports an amount that is not a plain decimal number.
+var ErrDecimal = errors.New("not a decimal amount")
+
+// NanoCents converts an amount in cents, written as a plain decimal
+// ("1046.123450", "0.1", "1500"), to an exact integer number of nano-cents.
+// It never goes through a float. Digits past the ninth decimal are rounded
+// half up. Exponents, signs other than a leading minus, NaN, empty strings
+// and values over about 92 million dollars are errors.
+func (d Decimal) NanoCents() (int64, error) {
+	s := string(d)
+	if s == "" {
+		return 0, fmt.Errorf("%w: empty", ErrDecimal)
+	}
+	neg := false
+	if s[0] == '-' || s[0] == '+' {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	var whole, frac uint64
+	digits, fracDigits := 0, 0
+	roundUp := false
+	seenDot := false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '.' && !seenDot:
+			seenDot = true
+		case ch >= '0' && ch <= '9':
+			digits++
+			v := uint64(ch - '0')
+			if !seenDot {
+				if whole > (math.MaxInt64/NanoCentsPerCent-v)/10 {
+					return 0, fmt.Errorf("%w: %q is too large", ErrDecimal, string(d))
+				}
+				whole = whole*10 + v
+				continue
+			}
+			switch {
+			case fracDigits < 9:
+				frac = frac*10 + v
+				fracDigits++
+			case fracDigits == 9:
+				roundUp = v >= 5
+				fracDigits++
+			}
+		default:
+			return 0, fmt.Errorf("%w: %q", ErrDecimal, string(d))
+		}
+	}
+	if digits == 0 {
+		return 0, fmt.Errorf("%w: %q", ErrDecimal, string(d))
+	}
+	for i := min(fracDigits, 9); i < 9; i++ {
+		frac *= 10
+	}
+	if roundUp {
+		frac++
+	}
+	n := int64(whole)*NanoCentsPerCent + int64(frac)
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+// NanoCentsToDollars converts for emission: the only float in the path.
+func NanoCentsToDollars(n int64) float64 {
+	return float64(n) / (100 * NanoCentsPerCent)
+}

@@ -1,0 +1,121 @@
+package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+// defaultWorkspaceName names the default workspace, which the API does not
+// list with an id.
+const defaultWorkspaceName = "Default Workspace"
+
+// nameCache resolves workspace and API key ids to names, and knows the
+// organization. It is refreshed in the background: a failed or slow lookup
+// never delays metrics, which keep their ids and get their names back on the
+// next successful refresh. Names of archived workspaces and inactive keys
+// are kept, because their usage history still refers to them.
+type nameCache struct {
+	mu         sync.RWMutex
+	workspaces map[string]string
+	apiKeys    map[string]string
+	org        adminapi.Organization
+}
+
+func newNameCache() *nameCache {
+	return &nameCache{workspaces: map[string]string{}, apiKeys: map[string]string{}}
+}
+
+// refresh reads the three lookups; each one that succeeds replaces its part
+// of the cache, so one failing endpoint does not hide the others' names.
+func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger *zap.Logger) {
+	if ws, err := client.ListWorkspaces(ctx); err == nil {
+		m := make(map[string]string, len(ws))
+		for _, w := range ws {
+			m[w.ID] = w.Name
+		}
+		n.mu.Lock()
+		for id, name := range n.workspaces {
+			if _, ok := m[id]; !ok {
+				m[id] = name // deleted since: keep the last known name
+			}
+		}
+		n.workspaces = m
+		n.mu.Unlock()
+	} else {
+		logger.Warn("Workspace names not refreshed; ids are still emitted", zap.Error(err))
+	}
+	if keys, err := client.ListAPIKeys(ctx); err == nil {
+		m := make(map[string]string, len(keys))
+		for _, k := range keys {
+			m[k.ID] = k.Name
+		}
+		n.mu.Lock()
+		for id, name := range n.apiKeys {
+			if _, ok := m[id]; !ok {
+				m[id] = name
+			}
+		}
+		n.apiKeys = m
+		n.mu.Unlock()
+	} else {
+		logger.Warn("API key names not refreshed; ids are still emitted", zap.Error(err))
+	}
+	if org, err := client.Organization(ctx); err == nil {
+		n.mu.Lock()
+		n.org = org
+		n.mu.Unlock()
+	} else {
+		logger.Warn("Organization not refreshed", zap.Error(err))
+	}
+}
+
+// run refreshes at start and then every interval until ctx ends.
+func (n *nameCache) run(ctx context.Context, client *adminapi.Client, interval time.Duration, logger *zap.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n.refresh(ctx, client, logger)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (n *nameCache) apiKeyName(id string) string {
+	if n == nil || id == "" || id == consoleAPIKey {
+		return ""
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.apiKeys[id]
+}
+
+// setResource adds the organization and the workspace name to a resource.
+func (n *nameCache) setResource(rb *metadata.ResourceBuilder, workspaceID string) {
+	if n == nil {
+		return
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.org.ID != "" {
+		rb.SetAnthropicOrganizationID(n.org.ID)
+	}
+	if n.org.Name != "" {
+		rb.SetAnthropicOrganizationName(n.org.Name)
+	}
+	switch {
+	case workspaceID == "":
+	case workspaceID == defaultWorkspace:
+		rb.SetAnthropicWorkspaceName(defaultWorkspaceName)
+	case n.workspaces[workspaceID] != "":
+		rb.SetAnthropicWorkspaceName(n.workspaces[workspaceID])
+	}
+}

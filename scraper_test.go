@@ -36,6 +36,7 @@ func testConfig(endpoint string) *Config {
 	cfg.RateLimit = RateLimitConfig{RequestsPerMinute: 60000, Burst: 1000}
 	cfg.RetryOnFailure.InitialInterval = time.Millisecond
 	cfg.RetryOnFailure.MaxInterval = time.Millisecond
+	cfg.RetryOnFailure.MaxElapsedTime = 100 * time.Millisecond
 	// Tests enable the reports and lookups they are about.
 	cfg.Cost.Poll.Enabled = false
 	cfg.Names.Enabled = false
@@ -52,12 +53,19 @@ func startScraper(t *testing.T, cfg *Config, now func() time.Time) *anthropicScr
 	return s
 }
 
-func fixtureServer(t *testing.T, path, file string) *httptest.Server {
+// fixtureServer serves recorded responses: API path -> file under
+// testdata/apiresponses.
+func fixtureServer(t *testing.T, files map[string]string) *httptest.Server {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", "apiresponses", file))
-	require.NoError(t, err)
+	bodies := map[string][]byte{}
+	for path, file := range files {
+		b, err := os.ReadFile(filepath.Join("testdata", "apiresponses", file))
+		require.NoError(t, err)
+		bodies[path] = b
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
+		body, ok := bodies[r.URL.Path]
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}
@@ -99,7 +107,7 @@ func TestScrapeUsageGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fixtureServer(t, adminapi.PathUsageMessages, "usage_report_1m.json")
+			srv := fixtureServer(t, map[string]string{adminapi.PathUsageMessages: "usage_report_1m.json"})
 			cfg := testConfig(srv.URL)
 			if tt.mod != nil {
 				tt.mod(cfg)
@@ -131,4 +139,49 @@ func TestScrapeReportsFailure(t *testing.T) {
 	s.settle(true)
 	assert.Equal(t, fixedNow.Add(-24*time.Hour).Truncate(time.Minute), s.reports[0].(*streamReport[usageKey, modelResource]).stream.Watermark(),
 		"a failed poll commits nothing")
+}
+
+// The reference's example bodies: one cost day and one Claude Code day.
+func TestScrapeCostAndClaudeCodeGolden(t *testing.T) {
+	now := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		golden string
+		mod    func(*Config)
+	}{
+		{name: "cost", golden: "cost_cumulative.yaml", mod: func(c *Config) { c.Cost.Poll.Enabled = true }},
+		{name: "cost with description", golden: "cost_description.yaml", mod: func(c *Config) {
+			c.Cost.Poll.Enabled = true
+			c.MetricsBuilderConfig.Metrics.AnthropicCost.EnabledAttributes = append(c.MetricsBuilderConfig.Metrics.AnthropicCost.EnabledAttributes,
+				metadata.AnthropicCostMetricAttributeKeyAnthropicCostDescription)
+		}},
+		{name: "cost by workspace only", golden: "cost_workspace_only.yaml", mod: func(c *Config) {
+			c.Cost.Poll.Enabled = true
+			c.Cost.GroupBy = []string{"workspace_id"}
+		}},
+		{name: "claude code", golden: "claude_code.yaml", mod: func(c *Config) { c.ClaudeCode.Poll.Enabled = true }},
+		{name: "claude code hashed actor", golden: "claude_code_hashed.yaml", mod: func(c *Config) {
+			c.ClaudeCode.Poll.Enabled = true
+			c.ClaudeCode.Actor = actorHash
+		}},
+		{name: "claude code dropped actor", golden: "claude_code_dropped.yaml", mod: func(c *Config) {
+			c.ClaudeCode.Poll.Enabled = true
+			c.ClaudeCode.Actor = actorDrop
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fixtureServer(t, map[string]string{
+				adminapi.PathCostReport: "cost_report.json",
+				adminapi.PathClaudeCode: "claude_code.json",
+			})
+			cfg := testConfig(srv.URL)
+			cfg.Usage.Poll.Enabled = false
+			tt.mod(cfg)
+			s := startScraper(t, cfg, func() time.Time { return now })
+			md, err := s.scrape(context.Background())
+			require.NoError(t, err)
+			compareGolden(t, tt.golden, md)
+		})
+	}
 }

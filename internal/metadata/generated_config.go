@@ -153,12 +153,12 @@ func (ms *AnthropicClaudeCodeToolActionsMetricConfig) Unmarshal(parser *confmap.
 type AnthropicCostMetricAttributeKey string
 
 const (
+	AnthropicCostMetricAttributeKeyAnthropicCostDescription AnthropicCostMetricAttributeKey = "anthropic.cost.description"
 	AnthropicCostMetricAttributeKeyAnthropicCostType        AnthropicCostMetricAttributeKey = "anthropic.cost.type"
 	AnthropicCostMetricAttributeKeyCostTokenType            AnthropicCostMetricAttributeKey = "anthropic.token.type"
 	AnthropicCostMetricAttributeKeyAnthropicServiceTier     AnthropicCostMetricAttributeKey = "anthropic.service_tier"
 	AnthropicCostMetricAttributeKeyAnthropicContextWindow   AnthropicCostMetricAttributeKey = "anthropic.context_window"
 	AnthropicCostMetricAttributeKeyAnthropicInferenceGeo    AnthropicCostMetricAttributeKey = "anthropic.inference_geo"
-	AnthropicCostMetricAttributeKeyAnthropicCostDescription AnthropicCostMetricAttributeKey = "anthropic.cost.description"
 )
 
 // AnthropicCostMetricConfig provides config for the anthropic.cost metric.
@@ -187,9 +187,9 @@ func (ms *AnthropicCostMetricConfig) Unmarshal(parser *confmap.Conf) error {
 func (ms *AnthropicCostMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicCostDescription:
+		case AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo:
 		default:
-			return fmt.Errorf("metric anthropic.cost doesn't have an attribute %v, valid attributes: [anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.cost.description]", val)
+			return fmt.Errorf("metric anthropic.cost doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo]", val)
 		}
 	}
 

@@ -50,7 +50,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					AnthropicCost: AnthropicCostMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicCostDescription},
+						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo},
 					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: true,
@@ -97,7 +97,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					AnthropicCost: AnthropicCostMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicCostDescription},
+						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo},
 					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: false,
@@ -131,7 +131,7 @@ func TestAnthropicCostMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []AnthropicCostMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost doesn't have an attribute invalid, valid attributes: [anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.cost.description]")
+	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo]")
 
 	cfg = DefaultMetricsConfig().AnthropicCost
 	cfg.AggregationStrategy = "invalid"

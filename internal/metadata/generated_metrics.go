@@ -200,7 +200,7 @@ var MetricsInfo = metricsInfo{
 	},
 	AnthropicCost: metricInfo{
 		Name:       "anthropic.cost",
-		Attributes: []string{"anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.cost.description"},
+		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo"},
 	},
 	AnthropicUsageTokens: metricInfo{
 		Name:       "anthropic.usage.tokens",

@@ -383,7 +383,7 @@ func TestMetricsBuilder(t *testing.T) {
 						case "max":
 							assert.InDelta(t, float64(3), dp.DoubleValue(), 0.01)
 						}
-						_, ok = dp.Attributes().Get("anthropic.cost.description")
+						_, ok := dp.Attributes().Get("anthropic.cost.description")
 						assert.False(t, ok)
 					}
 				case "anthropic.usage.tokens":

@@ -1,0 +1,141 @@
+package anthropicusagereceiver
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+)
+
+// namesAPI serves the usage fixture and the lookups; the lookups fail
+// while failing is set.
+type namesAPI struct {
+	failing atomic.Bool
+	lookups atomic.Int32
+	usage   http.Handler
+}
+
+func (a *namesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("request-id", "req_names")
+	switch r.URL.Path {
+	case adminapi.PathUsageMessages:
+		a.usage.ServeHTTP(w, r)
+		return
+	case adminapi.PathWorkspaces, adminapi.PathAPIKeys, adminapi.PathMe:
+		a.lookups.Add(1)
+	}
+	if a.failing.Load() {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"type":"error","error":{"type":"api_error","message":"Internal server error"},"request_id":"req_names"}`))
+		return
+	}
+	switch r.URL.Path {
+	case adminapi.PathWorkspaces:
+		if r.URL.Query().Get("include_archived") != "true" {
+			http.Error(w, "archived workspaces must be asked for", http.StatusBadRequest)
+			return
+		}
+		_, _ = w.Write([]byte(`{"data":[{"id":"wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ","type":"workspace","name":"Production","archived_at":"2026-08-01T00:00:00Z"}],"has_more":false,"first_id":"wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ","last_id":"wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ"}`))
+	case adminapi.PathAPIKeys:
+		if r.URL.Query().Get("after_id") == "" {
+			_, _ = w.Write([]byte(`{"data":[{"id":"apikey_other","type":"api_key","name":"Other","status":"active"}],"has_more":true,"first_id":"apikey_other","last_id":"apikey_other"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"data":[{"id":"apikey_01Rj2N8SVvo6BePZj99NhmiT","type":"api_key","name":"Developer Key","status":"inactive"}],"has_more":false,"first_id":"apikey_01Rj2N8SVvo6BePZj99NhmiT","last_id":"apikey_01Rj2N8SVvo6BePZj99NhmiT"}`))
+	case adminapi.PathMe:
+		_, _ = w.Write([]byte(`{"id":"12345678-1234-5678-1234-567812345678","name":"Example Org","type":"organization"}`))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func resourceAttrs(md pmetric.Metrics) []map[string]any {
+	var out []map[string]any
+	for i := range md.ResourceMetrics().Len() {
+		out = append(out, md.ResourceMetrics().At(i).Resource().Attributes().AsRaw())
+	}
+	return out
+}
+
+func pointAttr(md pmetric.Metrics, key string) []string {
+	var out []string
+	for i := range md.ResourceMetrics().Len() {
+		ms := md.ResourceMetrics().At(i).ScopeMetrics().At(0).Metrics()
+		for j := range ms.Len() {
+			dps := ms.At(j).Sum().DataPoints()
+			for k := range dps.Len() {
+				if v, ok := dps.At(k).Attributes().Get(key); ok {
+					out = append(out, v.AsString())
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestNamesResolveAndNeverBlock(t *testing.T) {
+	api := &namesAPI{usage: fixtureServer(t, map[string]string{adminapi.PathUsageMessages: "usage_report_1m.json"}).Config.Handler}
+	api.failing.Store(true)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Names.Enabled = true
+	cfg.Names.Interval = time.Hour
+	s := startScraper(t, cfg, func() time.Time { return fixedNow })
+	require.Eventually(t, func() bool { return api.lookups.Load() >= 3 }, 5*time.Second, 5*time.Millisecond)
+
+	// Lookups failed: metrics still carry their ids, without names.
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err, "a failed lookup is not a failed scrape")
+	require.Positive(t, md.DataPointCount())
+	for _, attrs := range resourceAttrs(md) {
+		if attrs["anthropic.workspace.id"] != "default" {
+			assert.NotContains(t, attrs, "anthropic.workspace.name")
+		}
+		assert.NotContains(t, attrs, "anthropic.organization.id")
+	}
+	assert.Empty(t, pointAttr(md, "anthropic.api_key.name"))
+	assert.Contains(t, pointAttr(md, "anthropic.api_key.id"), "apikey_01Rj2N8SVvo6BePZj99NhmiT")
+
+	// The next refresh succeeds: names come back.
+	api.failing.Store(false)
+	s.names.refresh(context.Background(), s.client, s.logger)
+	md, err = s.scrape(context.Background())
+	require.NoError(t, err)
+	names := map[string]any{}
+	for _, attrs := range resourceAttrs(md) {
+		assert.Equal(t, "12345678-1234-5678-1234-567812345678", attrs["anthropic.organization.id"])
+		assert.Equal(t, "Example Org", attrs["anthropic.organization.name"])
+		names[attrs["anthropic.workspace.id"].(string)] = attrs["anthropic.workspace.name"]
+	}
+	assert.Equal(t, map[string]any{"wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ": "Production", "default": "Default Workspace"}, names,
+		"archived workspaces keep their names; the default workspace has one")
+	assert.Contains(t, pointAttr(md, "anthropic.api_key.name"), "Developer Key", "inactive keys keep their names, found on a second page")
+	assert.NotContains(t, pointAttr(md, "anthropic.api_key.name"), "console")
+
+	// Failing again later keeps the names already known.
+	api.failing.Store(true)
+	s.names.refresh(context.Background(), s.client, s.logger)
+	md, err = s.scrape(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, pointAttr(md, "anthropic.api_key.name"), "Developer Key")
+}
+
+func TestNamesDisabledSendsNoLookup(t *testing.T) {
+	api := &namesAPI{usage: fixtureServer(t, map[string]string{adminapi.PathUsageMessages: "usage_report_1m.json"}).Config.Handler}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	s := startScraper(t, testConfig(srv.URL), func() time.Time { return fixedNow })
+	_, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, api.lookups.Load())
+	assert.Nil(t, s.names)
+}

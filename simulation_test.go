@@ -1,0 +1,221 @@
+package anthropicusagereceiver
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/simulator"
+)
+
+// ledger accumulates what the receiver exported, per metric and attribute
+// set (resource attributes prefixed "resource."): the last value of a
+// cumulative series, the sum of a delta series.
+type ledger map[string]*exportedSeries
+
+type exportedSeries struct {
+	metric string
+	attrs  map[string]any
+	value  float64
+}
+
+func (l ledger) add(md pmetric.Metrics) {
+	rms := md.ResourceMetrics()
+	for i := range rms.Len() {
+		res := rms.At(i).Resource().Attributes().AsRaw()
+		ms := rms.At(i).ScopeMetrics().At(0).Metrics()
+		for j := range ms.Len() {
+			m := ms.At(j)
+			delta := m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityDelta
+			dps := m.Sum().DataPoints()
+			for k := range dps.Len() {
+				dp := dps.At(k)
+				attrs := dp.Attributes().AsRaw()
+				for rk, rv := range res {
+					attrs["resource."+rk] = rv
+				}
+				key := m.Name() + fmt.Sprint(attrs) // fmt prints maps sorted
+				v := dp.DoubleValue()
+				if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+					v = float64(dp.IntValue())
+				}
+				e := l[key]
+				if e == nil {
+					e = &exportedSeries{metric: m.Name(), attrs: attrs}
+					l[key] = e
+				}
+				if delta {
+					e.value += v
+				} else {
+					e.value = v
+				}
+			}
+		}
+	}
+}
+
+// sum adds the series of a metric whose attributes include all of match.
+func (l ledger) sum(metric string, match map[string]any) float64 {
+	total := 0.0
+	for _, e := range l {
+		if e.metric != metric {
+			continue
+		}
+		ok := true
+		for k, v := range match {
+			if e.attrs[k] != v {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			total += e.value
+		}
+	}
+	return total
+}
+
+func orNull(v *string, null string) string {
+	if v == nil {
+		return null
+	}
+	return *v
+}
+
+// The receiver polls the simulator for hours of simulated time while every
+// bucket keeps growing after it closes, some exports are refused and some
+// requests fail; then traffic stops, everything settles, and every exported
+// total equals the simulator's ground truth exactly: tokens per workspace,
+// model, API key, tier and context window; dollars per workspace and cost
+// line; and Claude Code figures per actor.
+func TestReconcilesWithSimulatorGroundTruth(t *testing.T) {
+	for _, temporality := range []Temporality{TemporalityCumulative, TemporalityDelta} {
+		t.Run(string(temporality), func(t *testing.T) {
+			t.Parallel()
+			clock := &fakeClock{now: time.Date(2026, 9, 2, 7, 0, 30, 0, time.UTC)}
+			sim := simulator.New(simulator.Options{Seed: 42, Now: clock.Now, HistoryDays: 10})
+			srv := httptest.NewServer(sim.Handler())
+			defer srv.Close()
+
+			cfg := testConfig(srv.URL)
+			cfg.AdminAPIKey = configopaque.String(sim.AdminKey())
+			cfg.Temporality = temporality
+			cfg.Usage.Poll.Lookback = 3 * time.Hour
+			cfg.Usage.Poll.RevisionWindow = 10 * time.Minute
+			cfg.Cost.Poll.Enabled = true
+			cfg.Cost.Poll.Lookback = 72 * time.Hour
+			cfg.ClaudeCode.Poll.Enabled = true
+			cfg.ClaudeCode.Poll.Lookback = 48 * time.Hour
+			start := clock.Now()
+			s := startScraper(t, cfg, clock.Now)
+
+			got := ledger{}
+			scrape := func(i int, accept bool) {
+				md, err := s.scrape(context.Background())
+				require.NoError(t, err, "scrape %d", i)
+				if accept {
+					got.add(md)
+				}
+				s.settle(accept)
+			}
+			// 100 minutes of traffic, one scrape a minute; every seventh
+			// export is refused; a few requests fail and are retried.
+			for i := range 100 {
+				switch i {
+				case 11:
+					sim.Faults().Script(adminapi.PathUsageMessages, simulator.Fault{Status: 429}, simulator.Fault{Status: 529})
+				case 23:
+					sim.Faults().Script(adminapi.PathCostReport, simulator.Fault{Status: 500})
+				case 37:
+					sim.Faults().Script(adminapi.PathUsageMessages, simulator.Fault{Truncate: true})
+				}
+				scrape(i, i%7 != 3)
+				clock.Advance(time.Minute)
+			}
+			freeze := clock.Now().Truncate(time.Minute)
+			sim.Freeze(freeze)
+			// Everything settles: usage in minutes, cost and Claude Code
+			// within about an hour; reports poll hourly.
+			for i := range 200 {
+				scrape(100+i, true)
+				clock.Advance(time.Minute)
+			}
+
+			usageFrom := start.Add(-3 * time.Hour).Truncate(time.Minute)
+			rows := sim.TruthUsage(simulator.TruthQuery{StartingAt: usageFrom, EndingAt: freeze, GroupBy: cfg.Usage.GroupBy})
+			require.NotEmpty(t, rows)
+			var tokens, checked int64
+			for _, r := range rows {
+				match := map[string]any{
+					"resource.anthropic.workspace.id": orNull(r.Dims["workspace_id"], "default"),
+					"resource.gen_ai.request.model":   orNull(r.Dims["model"], "unknown"),
+					"anthropic.api_key.id":            orNull(r.Dims["api_key_id"], "console"),
+					"anthropic.service_tier":          orNull(r.Dims["service_tier"], "unknown"),
+					"anthropic.context_window":        orNull(r.Dims["context_window"], "unknown"),
+				}
+				for tt, want := range map[string]int64{
+					"uncached_input_tokens":                    r.UncachedInputTokens,
+					"cache_read_input_tokens":                  r.CacheReadInputTokens,
+					"cache_creation.ephemeral_5m_input_tokens": r.CacheCreation5m,
+					"cache_creation.ephemeral_1h_input_tokens": r.CacheCreation1h,
+					"output_tokens":                            r.OutputTokens,
+				} {
+					m := map[string]any{"anthropic.token.type": tt}
+					for k, v := range match {
+						m[k] = v
+					}
+					require.Equal(t, float64(want), got.sum("anthropic.usage.tokens", m), "tokens %s %v", tt, match)
+					tokens += want
+					checked++
+				}
+				require.Equal(t, float64(r.WebSearchRequests), got.sum("anthropic.usage.web_search.requests", match), "web searches %v", match)
+			}
+			assert.Equal(t, float64(tokens), got.sum("anthropic.usage.tokens", nil), "no series beyond the truth's")
+			assert.Positive(t, tokens)
+
+			costFrom := start.Add(-72 * time.Hour).Truncate(24 * time.Hour)
+			costRows := sim.TruthCost(simulator.TruthQuery{StartingAt: costFrom, EndingAt: freeze, GroupBy: []string{"workspace_id"}})
+			var nano int64
+			for _, r := range costRows {
+				ws := orNull(r.Dims["workspace_id"], "default")
+				want := adminapi.NanoCentsToDollars(r.AmountNanoCents)
+				assert.InDelta(t, want, got.sum("anthropic.cost", map[string]any{"resource.anthropic.workspace.id": ws}), 1e-9, "cost of %s", ws)
+				nano += r.AmountNanoCents
+			}
+			assert.InDelta(t, adminapi.NanoCentsToDollars(nano), got.sum("anthropic.cost", nil), 1e-9)
+			assert.Positive(t, nano)
+			if temporality == TemporalityCumulative {
+				// Exact to the nano-cent: the receiver's own totals.
+				var exported int64
+				cost := s.reports[1].(*streamReport[costKey, modelResource]).stream
+				cost.Totals(func(_ accounting.SeriesID, _ costKey, c accounting.Counters) { exported += c[0] })
+				assert.Equal(t, nano, exported, "cost in nano-cents")
+			}
+
+			ccRows := sim.TruthClaudeCode(simulator.TruthQuery{StartingAt: start.Add(-48 * time.Hour).Truncate(24 * time.Hour), EndingAt: freeze})
+			require.NotEmpty(t, ccRows)
+			var sessions, cents, ccTokens int64
+			for _, r := range ccRows {
+				sessions += r.Sessions
+				for _, m := range r.Models {
+					cents += m.EstimatedCostCents
+					ccTokens += m.Input + m.Output + m.CacheRead + m.CacheCreation
+				}
+			}
+			assert.Equal(t, float64(sessions), got.sum("anthropic.claude_code.sessions", nil))
+			assert.Equal(t, float64(ccTokens), got.sum("anthropic.claude_code.tokens", nil))
+			assert.InDelta(t, float64(cents)/100, got.sum("anthropic.claude_code.estimated_cost", nil), 1e-9)
+			t.Logf("%s: %d usage groups, %d tokens, %d cost groups ($%.2f), %d Claude Code records; %d requests, %v",
+				temporality, len(rows), tokens, len(costRows), adminapi.NanoCentsToDollars(nano), len(ccRows), sim.Stats().Total, sim.Stats().ByStatus)
+		})
+	}
+}

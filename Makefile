@@ -22,7 +22,7 @@ generate: $(MDATAGEN)
 # Generated files are committed; this fails when they differ from what
 # metadata.yaml generates.
 check-generated: generate
-	@git diff --exit-code -- internal/metadata documentation.md generated_component_test.go generated_package_test.go \
+	@git diff --exit-code -- internal/metadata internal/metadatatest documentation.md generated_component_test.go generated_package_test.go \
 	  || (echo "generated files are stale: run 'make generate' and commit"; exit 1)
 
 test:

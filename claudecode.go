@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -51,7 +52,7 @@ type claudeCodeSource struct {
 
 // read reads the report one UTC day at a time: the endpoint serves a single
 // date per query.
-func (s *claudeCodeSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[ccKey], skip *rowSkips) error {
+func (s *claudeCodeSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[ccKey], onPage adminapi.PageFunc, skip *rowSkips) error {
 	const day = 24 * time.Hour
 	rows := map[ccKey]accounting.Counters{}
 	for d := from; d.Before(to); d = d.Add(day) {
@@ -77,9 +78,32 @@ func (s *claudeCodeSource) read(ctx context.Context, client *adminapi.Client, fr
 		if err := obs(d, d.Add(day), rows); err != nil {
 			return err
 		}
+		if err := onPage(d.Add(day).Before(to)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
+
+func (s *claudeCodeSource) codec() accounting.KeyCodec[ccKey] {
+	return accounting.KeyCodec[ccKey]{
+		Encode: func(k ccKey) []string {
+			return []string{strconv.Itoa(int(k.kind)), k.actor, k.actorType, k.terminal, k.sub}
+		},
+		Decode: func(f []string) (ccKey, error) {
+			if len(f) != 5 {
+				return ccKey{}, errKeyFields
+			}
+			kind, err := strconv.Atoi(f[0])
+			if err != nil || kind < int(ccCore) || kind > int(ccModel) {
+				return ccKey{}, errKeyFields
+			}
+			return ccKey{ccKind(kind), f[1], f[2], f[3], f[4]}, nil
+		},
+	}
+}
+
+func (s *claudeCodeSource) shape() []string { return []string{"claude_code", "1d", s.actor} }
 
 func (s *claudeCodeSource) add(rows map[ccKey]accounting.Counters, r *adminapi.ClaudeCodeRecord, skip *rowSkips) {
 	base := ccKey{actorType: r.Actor.Type, terminal: r.TerminalType, actor: s.actorName(&r.Actor)}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
@@ -54,6 +55,9 @@ type Config struct {
 	MaxPages int `mapstructure:"max_pages"`
 	// MaxResponseBytes caps the size of one response body.
 	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
+	// Storage is the id of a storage extension (e.g. file_storage) that
+	// keeps each report's accounting across restarts.
+	Storage *component.ID `mapstructure:"storage"`
 
 	_ struct{}
 }

@@ -36,7 +36,7 @@ func newCostSource(cfg CostConfig, names *nameCache) *costSource {
 	}
 }
 
-func (s *costSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[costKey], skip *rowSkips) error {
+func (s *costSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[costKey], onPage adminapi.PageFunc, skip *rowSkips) error {
 	q := adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
@@ -68,9 +68,25 @@ func (s *costSource) read(ctx context.Context, client *adminapi.Client, from, to
 			rows[k] = c
 		}
 		return obs(b.StartingAt, b.EndingAt, rows)
-	})
+	}, onPage)
 	return notYetIfRecent(err, from, to)
 }
+
+func (s *costSource) codec() accounting.KeyCodec[costKey] {
+	return accounting.KeyCodec[costKey]{
+		Encode: func(k costKey) []string {
+			return []string{k.workspace, k.description, k.costType, k.tokenType, k.model, k.serviceTier, k.contextWindow, k.inferenceGeo}
+		},
+		Decode: func(f []string) (costKey, error) {
+			if len(f) != 8 {
+				return costKey{}, errKeyFields
+			}
+			return costKey{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]}, nil
+		},
+	}
+}
+
+func (s *costSource) shape() []string { return []string{"cost", "1d", sortedJoin(s.groupBy)} }
 
 func (s *costSource) key(r *adminapi.CostResult) costKey {
 	k := costKey{workspace: dimension(s.workspace, r.WorkspaceID, defaultWorkspace)}

@@ -17,6 +17,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (rec
 }
 
 func newReceiverWithScraper(cfg *Config, set receiver.Settings, next consumer.Metrics, s *anthropicScraper, opts ...scraperhelper.ControllerOption) (receiver.Metrics, error) {
+	s.next = next
 	sc, err := scraper.NewMetrics(s.scrape, scraper.WithStart(s.start), scraper.WithShutdown(s.shutdown))
 	if err != nil {
 		return nil, err

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
@@ -22,6 +25,15 @@ type collector interface {
 	// collect polls the report when it is due and returns the metrics to
 	// emit and the commit to run once the next consumer accepted them.
 	collect(ctx context.Context, client *adminapi.Client, now time.Time) (pmetric.Metrics, func(), error)
+	// health is read by the receiver's own telemetry, from another
+	// goroutine.
+	health() *reportHealth
+}
+
+// reportHealth is what the receiver's telemetry says about a report.
+type reportHealth struct {
+	watermark   atomic.Int64 // unix nanoseconds of the stream's watermark
+	lastSuccess atomic.Int64 // unix nanoseconds of the last committed poll; 0 = none yet
 }
 
 // observeFunc takes the rows of one bucket, summed per series.
@@ -30,9 +42,10 @@ type observeFunc[K comparable] func(start, end time.Time, rows map[K]accounting.
 // source is what differs between the bucketed reports: the query and the
 // mapping of rows to series, and of series to data points.
 type source[K comparable, R comparable] interface {
-	// read reads every bucket of [from, to) and hands each one to obs;
-	// rows it cannot use are counted in skip.
-	read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[K], skip *rowSkips) error
+	// read reads every bucket of [from, to) and hands each one to obs,
+	// calling onPage after each page; rows it cannot use are counted in
+	// skip.
+	read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[K], onPage adminapi.PageFunc, skip *rowSkips) error
 	// resource is the resource a series belongs to.
 	resource(key K) R
 	// setResource sets a resource's attributes.
@@ -40,6 +53,11 @@ type source[K comparable, R comparable] interface {
 	// record adds the points of one series; with skipZero, zero counters
 	// are left out (a delta emission sends only what grew).
 	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, key K, c accounting.Counters, skipZero bool)
+	// codec writes series keys into checkpoints.
+	codec() accounting.KeyCodec[K]
+	// shape is everything that shapes the series (report, width,
+	// grouping, filters): a checkpoint is only resumed by the same shape.
+	shape() []string
 }
 
 // streamReport polls one bucketed report into an accounting stream.
@@ -52,10 +70,18 @@ type streamReport[K comparable, R comparable] struct {
 	mb          *metadata.MetricsBuilder
 	src         source[K, R]
 	logger      *zap.Logger
-	nextPoll    time.Time
+	telemetry   *metadata.TelemetryBuilder
+	checkpoint  *checkpoint // nil without a storage extension
+	// push hands a page's metrics straight to the next consumer during a
+	// long read; nil when there is none (then the read is one poll).
+	push     func(context.Context, pmetric.Metrics) error
+	nextPoll time.Time
+	state    reportHealth
 }
 
 func (r *streamReport[K, R]) name() string { return r.reportName }
+
+func (r *streamReport[K, R]) health() *reportHealth { return &r.state }
 
 func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Client, now time.Time) (pmetric.Metrics, func(), error) {
 	if now.Before(r.nextPoll.Add(-r.tolerance)) {
@@ -64,7 +90,8 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 	p := r.stream.Begin(now)
 	outside := 0
 	skip := rowSkips{}
-	err := r.src.read(ctx, client, p.From(), p.To(), func(start, end time.Time, rows map[K]accounting.Counters) error {
+	var readTo time.Time // end of the last bucket read
+	observe := func(start, end time.Time, rows map[K]accounting.Counters) error {
 		if err := p.Observe(start, end, rows); err != nil {
 			if errors.Is(err, accounting.ErrBucket) {
 				outside++
@@ -72,8 +99,34 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 			}
 			return err
 		}
+		readTo = end
 		return nil
-	}, &skip)
+	}
+	// A read that spans several pages (a catch-up after a long stop) is
+	// emitted and committed page by page: it holds one page in memory, and
+	// a failure on a late page keeps the progress made before it. Each
+	// page's points are stamped with the end of the data they cover, so
+	// that points of one series keep moving forward.
+	onPage := func(more bool) error {
+		if !more || r.push == nil || readTo.IsZero() {
+			return nil
+		}
+		ts := readTo
+		if last := r.stream.LastEmit(); !ts.After(last) {
+			ts = last.Add(time.Millisecond)
+		}
+		if !ts.Before(now) {
+			return nil
+		}
+		if err := r.push(ctx, r.build(p, ts)); err != nil {
+			return fmt.Errorf("a catch-up page was refused downstream: %w", err)
+		}
+		p.CommitThrough(readTo, ts)
+		r.committed(p)
+		p = r.stream.Begin(now)
+		return nil
+	}
+	err := r.src.read(ctx, client, p.From(), p.To(), observe, onPage, &skip)
 	if errors.Is(err, errNotYet) {
 		// Not an outage: the data is not there yet. Read it next interval.
 		r.logger.Debug("Report not available yet for this window", zap.String("report", r.reportName), zap.Error(err))
@@ -98,20 +151,37 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 		r.logger.Error("Increases dropped: a running total would overflow int64", zap.String("report", r.reportName),
 			zap.Int("values", p.Stats.OverflowedValues))
 	}
-	var md pmetric.Metrics
-	if r.temporality == TemporalityDelta {
-		md = r.emit(now, r.stream.LastEmit(), p.Increases, true)
-	} else {
-		md = r.emit(now, r.stream.Start(), p.Totals, false)
-	}
 	commit := func() {
 		p.Commit()
 		r.nextPoll = now.Add(r.interval)
-		r.logger.Debug("Poll committed", zap.String("report", r.reportName), zap.Int("buckets", p.Stats.Buckets),
-			zap.Int("rows", p.Stats.Rows), zap.Int("revised_buckets", p.Stats.RevisedBuckets),
-			zap.Time("watermark", r.stream.Watermark()))
+		r.committed(p)
 	}
-	return md, commit, nil
+	return r.build(p, now), commit, nil
+}
+
+// build is the emission of a poll at ts: increases (delta) or running
+// totals (cumulative).
+func (r *streamReport[K, R]) build(p *accounting.Poll[K], ts time.Time) pmetric.Metrics {
+	if r.temporality == TemporalityDelta {
+		return r.emit(ts, r.stream.LastEmit(), p.Increases, true)
+	}
+	return r.emit(ts, r.stream.Start(), p.Totals, false)
+}
+
+// committed runs after a poll (or a page of one) became part of the stream.
+func (r *streamReport[K, R]) committed(p *accounting.Poll[K]) {
+	r.state.watermark.Store(r.stream.Watermark().UnixNano())
+	r.state.lastSuccess.Store(r.stream.LastEmit().UnixNano())
+	if r.telemetry != nil && p.Stats.RevisedBuckets > 0 {
+		r.telemetry.AnthropicUsageBucketsRevised.Add(context.Background(), int64(p.Stats.RevisedBuckets),
+			metric.WithAttributes(attribute.String("report", r.reportName)))
+	}
+	if r.checkpoint != nil {
+		r.checkpoint.save(r.stream.MarshalBinary(r.src.codec()))
+	}
+	r.logger.Debug("Poll committed", zap.String("report", r.reportName), zap.Int("buckets", p.Stats.Buckets),
+		zap.Int("rows", p.Stats.Rows), zap.Int("revised_buckets", p.Stats.RevisedBuckets),
+		zap.Time("watermark", r.stream.Watermark()))
 }
 
 // current is what a scrape emits when the report is not read: in cumulative
@@ -123,6 +193,9 @@ func (r *streamReport[K, R]) current(now time.Time) pmetric.Metrics {
 	}
 	return pmetric.NewMetrics()
 }
+
+// errKeyFields reports a checkpointed series key of the wrong shape.
+var errKeyFields = errors.New("series key has the wrong fields")
 
 // errNotYet marks a report window the API does not serve yet.
 var errNotYet = errors.New("not available yet")

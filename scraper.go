@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/scraper/scrapererror"
@@ -24,11 +26,16 @@ type anthropicScraper struct {
 	logger   *zap.Logger
 	now      func() time.Time
 
-	client  *adminapi.Client
-	limiter *adminapi.Limiter
-	reports []collector
-	names   *nameCache // nil when names are disabled
-	wg      sync.WaitGroup
+	client    *adminapi.Client
+	limiter   *adminapi.Limiter
+	reports   []collector
+	names     *nameCache // nil when names are disabled
+	wg        sync.WaitGroup
+	telemetry *metadata.TelemetryBuilder
+	storage   storage.Client // nil without a storage extension
+	// next is the pipeline's next consumer, for pages of a long read that
+	// are delivered before the scrape ends; nil in tests of the scraper.
+	next consumer.Metrics
 
 	// life ends at shutdown and cancels a scrape in flight (the controller
 	// does not): retries and rate-limit waits stop at once.
@@ -48,6 +55,16 @@ func (s *anthropicScraper) start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return fmt.Errorf("building the HTTP client: %w", err)
 	}
+	s.telemetry, err = metadata.NewTelemetryBuilder(s.settings.TelemetrySettings)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Storage != nil {
+		s.storage, err = storageClient(ctx, host, *s.cfg.Storage, s.settings.ID)
+		if err != nil {
+			return err
+		}
+	}
 	s.limiter = adminapi.NewLimiter(s.cfg.RateLimit.RequestsPerMinute, s.cfg.RateLimit.Burst)
 	retry := s.cfg.RetryOnFailure
 	s.client, err = adminapi.New(hc, adminapi.Settings{
@@ -58,6 +75,7 @@ func (s *anthropicScraper) start(ctx context.Context, host component.Host) error
 		MaxPages:         s.cfg.MaxPages,
 		Limiter:          s.limiter,
 		Logger:           s.logger,
+		Observer:         requestObserver{s.telemetry},
 		Retry: adminapi.RetryPolicy{
 			Enabled:             retry.Enabled,
 			InitialInterval:     retry.InitialInterval,
@@ -76,25 +94,28 @@ func (s *anthropicScraper) start(ctx context.Context, host component.Host) error
 	}
 	s.reports = nil
 	if u := s.cfg.Usage; u.Poll.Enabled {
-		r, err := newStreamReport(s, "usage", u.Poll, adminapi.WidthDuration(u.BucketWidth), newUsageSource(u, s.names), now)
+		r, err := newStreamReport(ctx, s, "usage", u.Poll, adminapi.WidthDuration(u.BucketWidth), newUsageSource(u, s.names), now)
 		if err != nil {
 			return err
 		}
 		s.reports = append(s.reports, r)
 	}
 	if c := s.cfg.Cost; c.Poll.Enabled {
-		r, err := newStreamReport(s, "cost", c.Poll, 24*time.Hour, newCostSource(c, s.names), now)
+		r, err := newStreamReport(ctx, s, "cost", c.Poll, 24*time.Hour, newCostSource(c, s.names), now)
 		if err != nil {
 			return err
 		}
 		s.reports = append(s.reports, r)
 	}
 	if c := s.cfg.ClaudeCode; c.Poll.Enabled {
-		r, err := newStreamReport(s, "claude_code", c.Poll, 24*time.Hour, &claudeCodeSource{actor: c.Actor, names: s.names}, now)
+		r, err := newStreamReport(ctx, s, "claude_code", c.Poll, 24*time.Hour, &claudeCodeSource{actor: c.Actor, names: s.names}, now)
 		if err != nil {
 			return err
 		}
 		s.reports = append(s.reports, r)
+	}
+	if err := registerHealth(s.telemetry, s.reports, s.now); err != nil {
+		return err
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
 	if s.names != nil {
@@ -108,16 +129,13 @@ func (s *anthropicScraper) start(ctx context.Context, host component.Host) error
 	return nil
 }
 
-func newStreamReport[K comparable, R comparable](s *anthropicScraper, name string, p PollConfig, width time.Duration, src source[K, R], now time.Time) (*streamReport[K, R], error) {
-	stream, err := accounting.NewStream[K](accounting.Config{
-		BucketWidth:    width,
-		RevisionWindow: p.RevisionWindow,
-		Start:          now.Add(-p.Lookback),
-	})
+func newStreamReport[K comparable, R comparable](ctx context.Context, s *anthropicScraper, name string, p PollConfig, width time.Duration, src source[K, R], now time.Time) (*streamReport[K, R], error) {
+	cfg := accounting.Config{BucketWidth: width, RevisionWindow: p.RevisionWindow, Start: now.Add(-p.Lookback)}
+	stream, err := accounting.NewStream[K](cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &streamReport[K, R]{
+	r := &streamReport[K, R]{
 		reportName:  name,
 		interval:    p.Interval,
 		tolerance:   s.cfg.ControllerConfig.CollectionInterval / 2,
@@ -126,7 +144,33 @@ func newStreamReport[K comparable, R comparable](s *anthropicScraper, name strin
 		mb:          metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.settings),
 		src:         src,
 		logger:      s.logger,
-	}, nil
+		telemetry:   s.telemetry,
+	}
+	if s.next != nil {
+		r.push = s.next.ConsumeMetrics
+	}
+	if s.storage != nil {
+		r.checkpoint = &checkpoint{client: s.storage, key: checkpointKey(name, src.shape()...), logger: s.logger}
+		data, err := r.checkpoint.load(ctx)
+		switch {
+		case err != nil:
+			s.logger.Error("Checkpoint unreadable; starting from the lookback", zap.String("report", name), zap.Error(err))
+		case data == nil:
+			s.logger.Info("No checkpoint for this report and configuration; starting from the lookback",
+				zap.String("report", name), zap.Time("start", stream.Start()))
+		default:
+			restored, err := accounting.RestoreStream[K](cfg, data, src.codec())
+			if err != nil {
+				s.logger.Error("Checkpoint corrupt; starting from the lookback", zap.String("report", name), zap.Error(err))
+				break
+			}
+			r.stream = restored
+			s.logger.Info("Resuming from checkpoint", zap.String("report", name), zap.Time("start", restored.Start()),
+				zap.Time("watermark", restored.Watermark()), zap.Int("series", restored.Series()))
+		}
+	}
+	r.state.watermark.Store(r.stream.Watermark().UnixNano())
+	return r, nil
 }
 
 func userAgent(set receiver.Settings) string {
@@ -158,11 +202,12 @@ func (s *anthropicScraper) logStart() {
 	if s.cfg.ClientConfig.TLS.InsecureSkipVerify {
 		s.logger.Warn(`"tls.insecure_skip_verify" is set: the admin key is sent to a server whose certificate is not checked`)
 	}
-	switch s.cfg.Temporality {
-	case TemporalityCumulative:
-		s.logger.Info("No checkpoint storage: after a restart the counters start again from the lookback with a new start time")
-	case TemporalityDelta:
-		s.logger.Info("No checkpoint storage: after a restart the lookback is read and emitted again, so deltas from that window are counted twice downstream")
+	switch {
+	case s.storage != nil:
+	case s.cfg.Temporality == TemporalityCumulative:
+		s.logger.Info(`No "storage" extension: after a restart the counters start again from the lookback with a new start time (a counter reset downstream)`)
+	case s.cfg.Temporality == TemporalityDelta:
+		s.logger.Info(`No "storage" extension: after a restart the lookback is read and emitted again, so deltas from that window are counted twice downstream`)
 	}
 }
 
@@ -171,8 +216,15 @@ func (s *anthropicScraper) shutdown(context.Context) error {
 		s.cancel()
 	}
 	s.wg.Wait()
+	var err error
+	if s.storage != nil {
+		err = s.storage.Close(context.Background())
+	}
+	if s.telemetry != nil {
+		s.telemetry.Shutdown()
+	}
 	s.logger.Info("Anthropic usage receiver stopped")
-	return nil
+	return err
 }
 
 func (s *anthropicScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {

@@ -66,7 +66,7 @@ func newUsageSource(cfg UsageConfig, names *nameCache) *usageSource {
 	return s
 }
 
-func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[usageKey], skip *rowSkips) error {
+func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[usageKey], onPage adminapi.PageFunc, skip *rowSkips) error {
 	q := adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
@@ -92,7 +92,31 @@ func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, t
 			rows[k] = sum
 		}
 		return obs(b.StartingAt, b.EndingAt, rows)
-	})
+	}, onPage)
+}
+
+func (s *usageSource) codec() accounting.KeyCodec[usageKey] {
+	return accounting.KeyCodec[usageKey]{
+		Encode: func(k usageKey) []string {
+			return []string{k.workspace, k.model, k.apiKey, k.serviceTier, k.contextWindow, k.inferenceGeo}
+		},
+		Decode: func(f []string) (usageKey, error) {
+			if len(f) != 6 {
+				return usageKey{}, errKeyFields
+			}
+			return usageKey{f[0], f[1], f[2], f[3], f[4], f[5]}, nil
+		},
+	}
+}
+
+// shape is what a checkpoint of this report must match.
+func (s *usageSource) shape() []string {
+	shape := []string{"usage", s.width, sortedJoin(s.groupBy)}
+	for name, vals := range s.filters {
+		shape = append(shape, name+"="+sortedJoin(vals))
+	}
+	slices.Sort(shape[3:])
+	return shape
 }
 
 // usageCounters reads a row's values; a row with a negative count is not

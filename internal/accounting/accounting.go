@@ -352,3 +352,19 @@ func (s *Stream[K]) Totals(fn func(id SeriesID, key K, total Counters)) {
 		fn(SeriesID(i), k, s.totals[i])
 	}
 }
+
+// CommitThrough commits what the poll observed so far, as Commit does, but
+// moves the watermark no further than through (the end of the last bucket
+// read), and records emitted as the emission time. It is for a long read
+// that is emitted page by page: the rest of the range is read by the next
+// poll, which Begin starts at the new watermark.
+func (p *Poll[K]) CommitThrough(through, emitted time.Time) {
+	if through.Before(p.final) {
+		p.final = through
+	}
+	if p.final.Before(p.s.watermark) {
+		p.final = p.s.watermark
+	}
+	p.now = emitted
+	p.Commit()
+}

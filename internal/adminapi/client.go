@@ -52,6 +52,7 @@ type Observer interface {
 	Request(endpoint string, status int, errType string, d time.Duration)
 	Retry(endpoint string)
 	Page(endpoint string, rows int)
+	RateLimitWait(d time.Duration)
 }
 
 // Client reads the Admin API. It is safe for concurrent use.
@@ -173,8 +174,14 @@ func (e *redirectError) Error() string { return e.err.Error() }
 func (e *redirectError) Unwrap() error { return e.err }
 
 func (c *Client) once(ctx context.Context, path, rawURL string, out any) (err error) {
+	waitStart := c.clock.Now()
 	if err := c.settings.Limiter.Wait(ctx); err != nil {
 		return err
+	}
+	if o := c.settings.Observer; o != nil {
+		if d := c.clock.Now().Sub(waitStart); d > 0 {
+			o.RateLimitWait(d)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, http.NoBody)
 	if err != nil {

@@ -123,7 +123,7 @@ func TestRequestShape(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _, _ := newTestClient(t, srv.URL+"/")
-	require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }))
+	require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil))
 
 	assert.Equal(t, PathUsageMessages, got.URL.Path)
 	assert.Equal(t, testKey, got.Header.Get("x-api-key"))
@@ -160,6 +160,7 @@ func TestPaginationToTheEnd(t *testing.T) {
 	defer srv.Close()
 	c, _, _ := newTestClient(t, srv.URL)
 	var starts []time.Time
+	var pageEnds []string
 	err := c.UsageReport(context.Background(), usageQuery(), func(b *UsageBucket) error {
 		starts = append(starts, b.StartingAt)
 		require.Len(t, b.Results, 1)
@@ -169,9 +170,13 @@ func TestPaginationToTheEnd(t *testing.T) {
 		assert.Equal(t, int64(6), r.ServerToolUse.WebSearchRequests)
 		assert.Nil(t, r.WorkspaceID)
 		return nil
+	}, func(more bool) error {
+		pageEnds = append(pageEnds, fmt.Sprintf("%d:%v", len(starts), more))
+		return nil
 	})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"", "cur_a==", "cur_b"}, pages)
+	assert.Equal(t, []string{"2:true", "4:true", "5:false"}, pageEnds, "onPage follows each page's buckets")
 	require.Len(t, starts, 5)
 	for i, s := range starts {
 		assert.Equal(t, day.Add(time.Duration(i)*time.Hour), s)
@@ -202,7 +207,7 @@ func TestPaginationGuards(t *testing.T) {
 			}))
 			defer srv.Close()
 			c, _, _ := newTestClient(t, srv.URL)
-			err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil })
+			err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil)
 			require.ErrorIs(t, err, ErrPagination)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.LessOrEqual(t, int(n.Load()), 10)
@@ -230,7 +235,7 @@ func TestErrorsAreTypedAndNotRetried(t *testing.T) {
 			}))
 			defer srv.Close()
 			c, w, logs := newTestClient(t, srv.URL)
-			err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil })
+			err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil)
 			var ae *APIError
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, tt.status, ae.StatusCode)
@@ -281,7 +286,7 @@ func TestRetries(t *testing.T) {
 			defer srv.Close()
 			c, w, logs := newTestClient(t, srv.URL)
 			buckets := 0
-			require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { buckets++; return nil }))
+			require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { buckets++; return nil }, nil))
 			assert.Equal(t, 1, buckets)
 			assert.Equal(t, int32(4), n.Load())
 			require.Len(t, w.d, 3)
@@ -317,7 +322,7 @@ func TestRetryBoundedByDeadline(t *testing.T) {
 	c, w, _ := newTestClient(t, srv.URL, func(s *Settings) { s.Retry.MaxElapsedTime = 0 })
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(10*time.Second))
 	defer cancel()
-	err := c.UsageReport(ctx, usageQuery(), func(*UsageBucket) error { return nil })
+	err := c.UsageReport(ctx, usageQuery(), func(*UsageBucket) error { return nil }, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "deadline")
 	assert.True(t, IsStatus(err, 429))
@@ -332,7 +337,7 @@ func TestRetryGivesUpAfterMaxElapsed(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _, _ := newTestClient(t, srv.URL, func(s *Settings) { s.Retry.MaxElapsedTime = time.Millisecond })
-	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil })
+	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "giving up after 1 attempts")
 	assert.True(t, IsStatus(err, 529))
@@ -352,7 +357,7 @@ func TestTruncatedBodyIsRetried(t *testing.T) {
 	defer srv.Close()
 	c, w, _ := newTestClient(t, srv.URL)
 	buckets := 0
-	require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { buckets++; return nil }))
+	require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { buckets++; return nil }, nil))
 	assert.Equal(t, 3, buckets)
 	assert.Len(t, w.d, 1)
 }
@@ -363,7 +368,7 @@ func TestBodyCap(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, w, _ := newTestClient(t, srv.URL, func(s *Settings) { s.MaxResponseBytes = 2048 })
-	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil })
+	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil)
 	require.ErrorIs(t, err, ErrBodyTooLarge)
 	assert.Empty(t, w.d, "a body over the cap is not retried")
 }
@@ -382,7 +387,7 @@ func TestRedirectToAnotherHostKeepsTheKey(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, w, _ := newTestClient(t, srv.URL)
-	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil })
+	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "refusing a redirect")
 	assert.False(t, leaked.Load(), "the admin key never reaches another host")
@@ -395,7 +400,7 @@ func TestKeyEchoedByServerIsRedacted(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _, logs := newTestClient(t, srv.URL)
-	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil })
+	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), testKey)
 	assert.Contains(t, err.Error(), "[REDACTED]")
@@ -413,7 +418,7 @@ func TestErrorWithoutEnvelope(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _, _ := newTestClient(t, srv.URL, func(s *Settings) { s.Retry.Enabled = false })
-	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil })
+	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil)
 	var ae *APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 502, ae.StatusCode)
@@ -429,7 +434,7 @@ func TestCallbackErrorStopsReading(t *testing.T) {
 	defer srv.Close()
 	c, _, _ := newTestClient(t, srv.URL)
 	stop := errors.New("stop")
-	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return stop })
+	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return stop }, nil)
 	require.ErrorIs(t, err, stop)
 	assert.Equal(t, int32(1), n.Load())
 }

@@ -16,7 +16,6 @@ type Limiter struct {
 	tokens   float64
 	last     time.Time
 	pausedTo time.Time
-	waited   time.Duration
 	clock    clock
 }
 
@@ -69,9 +68,6 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		if err := l.clock.Sleep(ctx, d); err != nil {
 			return err
 		}
-		l.mu.Lock()
-		l.waited += d
-		l.mu.Unlock()
 	}
 }
 
@@ -102,11 +98,4 @@ func (l *Limiter) PauseUntil(t time.Time) {
 	if t.After(l.pausedTo) {
 		l.pausedTo = t
 	}
-}
-
-// Waited is the total time requests spent waiting for the limiter.
-func (l *Limiter) Waited() time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.waited
 }

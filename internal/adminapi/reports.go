@@ -45,19 +45,24 @@ func (q ReportQuery) Values() url.Values {
 	return v
 }
 
+// PageFunc is called after the buckets of each page were handed over; more
+// tells whether another page follows. Pages end on bucket boundaries, so a
+// caller may commit what it has read so far.
+type PageFunc func(more bool) error
+
 // UsageReport reads every page of the Messages usage report for q and hands
-// the buckets to fn in order. It stops at the first error: fn sees a whole
-// report or the caller discards what it saw.
-func (c *Client) UsageReport(ctx context.Context, q ReportQuery, fn func(*UsageBucket) error) error {
-	return readReport(ctx, c, PathUsageMessages, q.Values(), fn)
+// the buckets to fn in order, calling onPage (if not nil) after each page.
+// It stops at the first error.
+func (c *Client) UsageReport(ctx context.Context, q ReportQuery, fn func(*UsageBucket) error, onPage PageFunc) error {
+	return readReport(ctx, c, PathUsageMessages, q.Values(), fn, onPage)
 }
 
 // CostReport reads every page of the cost report for q.
-func (c *Client) CostReport(ctx context.Context, q ReportQuery, fn func(*CostBucket) error) error {
-	return readReport(ctx, c, PathCostReport, q.Values(), fn)
+func (c *Client) CostReport(ctx context.Context, q ReportQuery, fn func(*CostBucket) error, onPage PageFunc) error {
+	return readReport(ctx, c, PathCostReport, q.Values(), fn, onPage)
 }
 
-func readReport[R any](ctx context.Context, c *Client, path string, params url.Values, fn func(*Bucket[R]) error) error {
+func readReport[R any](ctx context.Context, c *Client, path string, params url.Values, fn func(*Bucket[R]) error, onPage PageFunc) error {
 	seen := map[string]struct{}{}
 	for pages := 1; ; pages++ {
 		var page Page[R]
@@ -75,8 +80,16 @@ func readReport[R any](ctx context.Context, c *Client, path string, params url.V
 			o.Page(path, rows)
 		}
 		next, err := c.nextCursor(path, page.HasMore, page.NextPage, pages, seen)
-		if next == "" || err != nil {
+		if err != nil {
 			return err
+		}
+		if onPage != nil {
+			if err := onPage(next != ""); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
 		}
 		params.Set("page", next)
 	}

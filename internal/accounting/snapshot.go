@@ -1,0 +1,192 @@
+package accounting
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+)
+
+// KeyCodec turns series keys into strings and back, for checkpoints.
+type KeyCodec[K comparable] struct {
+	Encode func(K) []string
+	Decode func([]string) (K, error)
+}
+
+const snapshotMagic = "AUACCT01"
+
+// ErrSnapshot reports a checkpoint that cannot be read.
+var ErrSnapshot = errors.New("unreadable checkpoint")
+
+// MarshalBinary encodes the committed state: start, watermark, last
+// emission, series, totals and the ledger of buckets inside the window.
+func (s *Stream[K]) MarshalBinary(codec KeyCodec[K]) []byte {
+	var buf bytes.Buffer
+	buf.WriteString(snapshotMagic)
+	w := func(v int64) { buf.Write(binary.AppendVarint(nil, v)) }
+	u := func(v uint64) { buf.Write(binary.AppendUvarint(nil, v)) }
+	w(s.start.UnixNano())
+	w(s.watermark.UnixNano())
+	w(s.lastEmit.UnixNano())
+	u(uint64(len(s.keys)))
+	for i, k := range s.keys {
+		fields := codec.Encode(k)
+		u(uint64(len(fields)))
+		for _, f := range fields {
+			u(uint64(len(f)))
+			buf.WriteString(f)
+		}
+		for _, v := range s.totals[i] {
+			w(v)
+		}
+	}
+	buckets := make([]int64, 0, len(s.ledger))
+	for b := range s.ledger {
+		buckets = append(buckets, b)
+	}
+	sort.Slice(buckets, func(i, j int) bool { return buckets[i] < buckets[j] })
+	u(uint64(len(buckets)))
+	for _, b := range buckets {
+		entries := s.ledger[b]
+		w(b)
+		u(uint64(len(entries)))
+		ids := make([]SeriesID, 0, len(entries))
+		for id := range entries {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids {
+			e := entries[id]
+			u(uint64(id))
+			for _, v := range e.counted {
+				w(v)
+			}
+			if e.corrected {
+				buf.WriteByte(1)
+			} else {
+				buf.WriteByte(0)
+			}
+		}
+	}
+	return buf.Bytes()
+}
+
+// RestoreStream rebuilds a stream from MarshalBinary's output. The bucket
+// width and revision window come from cfg (the current configuration);
+// cfg.Start is ignored in favour of the checkpoint's start.
+func RestoreStream[K comparable](cfg Config, data []byte, codec KeyCodec[K]) (*Stream[K], error) {
+	s, err := NewStream[K](cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.restore(data, codec); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	return s, nil
+}
+
+const maxSnapshotCount = 1 << 26 // a guard against corrupt lengths
+
+func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
+	if !bytes.HasPrefix(data, []byte(snapshotMagic)) {
+		return errors.New("not a checkpoint of this format")
+	}
+	r := bufio.NewReader(bytes.NewReader(data[len(snapshotMagic):]))
+	var err error
+	vi := func() int64 {
+		if err != nil {
+			return 0
+		}
+		var v int64
+		v, err = binary.ReadVarint(r)
+		return v
+	}
+	vu := func() uint64 {
+		if err != nil {
+			return 0
+		}
+		var v uint64
+		v, err = binary.ReadUvarint(r)
+		if err == nil && v > maxSnapshotCount {
+			err = fmt.Errorf("count %d out of range", v)
+		}
+		return v
+	}
+	start, watermark, lastEmit := time.Unix(0, vi()).UTC(), time.Unix(0, vi()).UTC(), time.Unix(0, vi()).UTC()
+	if err == nil && (!start.Equal(start.Truncate(s.width)) || !watermark.Equal(watermark.Truncate(s.width)) || watermark.Before(start)) {
+		return errors.New("times do not match the bucket width")
+	}
+	n := vu()
+	keys := make([]K, 0, min(n, 1<<16))
+	totals := make([]Counters, 0, min(n, 1<<16))
+	ids := map[K]SeriesID{}
+	for i := uint64(0); i < n && err == nil; i++ {
+		nf := vu()
+		fields := make([]string, 0, min(nf, 64))
+		for j := uint64(0); j < nf && err == nil; j++ {
+			l := vu()
+			if err != nil {
+				break
+			}
+			b := make([]byte, l)
+			if _, e := io.ReadFull(r, b); e != nil {
+				err = e
+			}
+			fields = append(fields, string(b))
+		}
+		var t Counters
+		for j := range t {
+			t[j] = vi()
+		}
+		if err != nil {
+			break
+		}
+		k, e := codec.Decode(fields)
+		if e != nil {
+			return e
+		}
+		if _, dup := ids[k]; dup {
+			return errors.New("a series appears twice")
+		}
+		ids[k] = SeriesID(len(keys))
+		keys = append(keys, k)
+		totals = append(totals, t)
+	}
+	ledger := map[int64]map[SeriesID]*entry{}
+	nb := vu()
+	for i := uint64(0); i < nb && err == nil; i++ {
+		b := vi()
+		ne := vu()
+		m := make(map[SeriesID]*entry, min(ne, 1<<16))
+		for j := uint64(0); j < ne && err == nil; j++ {
+			id := vu()
+			e := &entry{}
+			for k := range e.counted {
+				e.counted[k] = vi()
+			}
+			var flag byte
+			if err == nil {
+				flag, err = r.ReadByte()
+			}
+			e.corrected = flag == 1
+			if err == nil && id >= uint64(len(keys)) {
+				err = fmt.Errorf("ledger refers to series %d of %d", id, len(keys))
+			}
+			m[SeriesID(id)] = e
+		}
+		ledger[b] = m
+	}
+	if err != nil {
+		return err
+	}
+	if _, e := r.ReadByte(); e != io.EOF {
+		return errors.New("trailing bytes")
+	}
+	s.start, s.watermark, s.lastEmit = start, watermark, lastEmit
+	s.keys, s.totals, s.ids, s.ledger = keys, totals, ids, ledger
+	return nil
+}

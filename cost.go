@@ -45,8 +45,10 @@ func (s *costSource) read(ctx context.Context, client *adminapi.Client, from, to
 		GroupBy:     s.groupBy,
 	}
 	rows := map[costKey]accounting.Counters{}
+	dups := newRepeats(costDims)
 	err := client.CostReport(ctx, q, func(b *adminapi.CostBucket) error {
 		clear(rows)
+		dups.reset()
 		for i := range b.Results {
 			r := &b.Results[i]
 			if r.Currency != "" && r.Currency != "USD" {
@@ -63,7 +65,11 @@ func (s *costSource) read(ctx context.Context, client *adminapi.Client, from, to
 				continue
 			}
 			k := s.key(r)
-			c := rows[k]
+			c, seen := rows[k]
+			if seen && dups.repeated(b.Results, i) {
+				skip.add("row repeated within a bucket")
+				continue
+			}
 			c[0] += n
 			rows[k] = c
 		}
@@ -100,6 +106,12 @@ func (s *costSource) key(r *adminapi.CostResult) costKey {
 		k.inferenceGeo = deref(r.InferenceGeo)
 	}
 	return k
+}
+
+// costDims is every dimension a cost row carries.
+func costDims(r *adminapi.CostResult) [10]string {
+	return [10]string{orNil(r.WorkspaceID), orNil(r.Description), orNil(r.CostType), orNil(r.ContextWindow), orNil(r.Model),
+		orNil(r.ServiceTier), orNil(r.TokenType), orNil(r.InferenceGeo), orNil(r.Speed), r.Currency}
 }
 
 func deref(v *string) string {

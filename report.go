@@ -209,6 +209,47 @@ func notYetIfRecent(err error, from, to time.Time) error {
 	return err
 }
 
+// repeats finds rows sent twice within one bucket. Rows that map to the
+// same series but differ in a dimension the receiver does not group by are
+// summed; a row whose every dimension repeats an earlier row of the bucket
+// is the same group sent twice, and is counted once. It costs nothing until
+// two rows of a bucket map to the same series.
+type repeats[R any, D comparable] struct {
+	dims func(*R) D
+	seen map[D]struct{}
+	upTo int // rows before upTo are in seen
+}
+
+func newRepeats[R any, D comparable](dims func(*R) D) *repeats[R, D] {
+	return &repeats[R, D]{dims: dims, seen: map[D]struct{}{}}
+}
+
+func (d *repeats[R, D]) reset() {
+	clear(d.seen)
+	d.upTo = 0
+}
+
+// repeated reports whether rows[i] repeats an earlier row of the bucket;
+// call it when rows[i]'s series already has a row in this bucket.
+func (d *repeats[R, D]) repeated(rows []R, i int) bool {
+	for ; d.upTo < i; d.upTo++ {
+		d.seen[d.dims(&rows[d.upTo])] = struct{}{}
+	}
+	key := d.dims(&rows[i])
+	_, dup := d.seen[key]
+	d.seen[key] = struct{}{}
+	d.upTo = i + 1
+	return dup
+}
+
+// orNil keeps a null dimension apart from an empty string.
+func orNil(v *string) string {
+	if v == nil {
+		return "\x00null"
+	}
+	return *v
+}
+
 // rowSkips counts rows that were skipped, by reason, for one warning per
 // reason and poll instead of one per row.
 type rowSkips map[string]int

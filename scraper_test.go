@@ -53,13 +53,17 @@ func startScraper(t *testing.T, cfg *Config, now func() time.Time) *anthropicScr
 	return s
 }
 
+func testdataFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("testdata", "apiresponses", name))
+}
+
 // fixtureServer serves recorded responses: API path -> file under
 // testdata/apiresponses.
 func fixtureServer(t *testing.T, files map[string]string) *httptest.Server {
 	t.Helper()
 	bodies := map[string][]byte{}
 	for path, file := range files {
-		b, err := os.ReadFile(filepath.Join("testdata", "apiresponses", file))
+		b, err := testdataFile(file)
 		require.NoError(t, err)
 		bodies[path] = b
 	}

@@ -76,8 +76,10 @@ func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, t
 		Filters:     s.filters,
 	}
 	rows := map[usageKey]accounting.Counters{}
+	dups := newRepeats(usageDims)
 	return client.UsageReport(ctx, q, func(b *adminapi.UsageBucket) error {
 		clear(rows)
+		dups.reset()
 		for i := range b.Results {
 			c, ok := usageCounters(&b.Results[i])
 			if !ok {
@@ -85,7 +87,11 @@ func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, t
 				continue
 			}
 			k := s.key(&b.Results[i])
-			sum := rows[k]
+			sum, seen := rows[k]
+			if seen && dups.repeated(b.Results, i) {
+				skip.add("row repeated within a bucket")
+				continue
+			}
 			for j := range c {
 				sum[j] += c[j]
 			}
@@ -117,6 +123,12 @@ func (s *usageSource) shape() []string {
 	}
 	slices.Sort(shape[3:])
 	return shape
+}
+
+// usageDims is every dimension a usage row carries.
+func usageDims(r *adminapi.UsageResult) [9]string {
+	return [9]string{orNil(r.APIKeyID), orNil(r.WorkspaceID), orNil(r.Model), orNil(r.ServiceTier), orNil(r.ContextWindow),
+		orNil(r.InferenceGeo), orNil(r.AccountID), orNil(r.ServiceAccountID), orNil(r.Speed)}
 }
 
 // usageCounters reads a row's values; a row with a negative count is not

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
@@ -87,23 +88,6 @@ func (e exported) add(md pmetric.Metrics, temporality Temporality) {
 	}
 }
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // The same buckets are read on every poll while their values grow, some
 // exports are refused, and at the end the exported totals equal the final
 // values exactly, in both temporalities.
@@ -113,7 +97,7 @@ func TestGrowingBucketsExactTotals(t *testing.T) {
 			api := &scriptedUsage{buckets: map[time.Time]map[string]int64{}}
 			srv := httptest.NewServer(api)
 			defer srv.Close()
-			clock := &fakeClock{now: fixedNow}
+			clock := fakeclock.New(fixedNow)
 			cfg := testConfig(srv.URL)
 			cfg.Temporality = temporality
 			cfg.Usage.GroupBy = []string{"model"}
@@ -172,7 +156,7 @@ func TestScrapeTimestamps(t *testing.T) {
 	start := fixedNow.Add(-24 * time.Hour).Truncate(time.Minute)
 
 	for _, temporality := range []Temporality{TemporalityCumulative, TemporalityDelta} {
-		clock := &fakeClock{now: fixedNow}
+		clock := fakeclock.New(fixedNow)
 		cfg := testConfig(srv.URL)
 		cfg.Temporality = temporality
 		s := startScraper(t, cfg, clock.Now)
@@ -212,7 +196,7 @@ func TestReportIntervalBetweenScrapes(t *testing.T) {
 	api.set(fixedNow.Truncate(time.Minute), "sonnet", 10)
 	for _, temporality := range []Temporality{TemporalityCumulative, TemporalityDelta} {
 		api.requests.Store(0)
-		clock := &fakeClock{now: fixedNow}
+		clock := fakeclock.New(fixedNow)
 		cfg := testConfig(srv.URL)
 		cfg.Temporality = temporality
 		cfg.Usage.Poll.Interval = 5 * time.Minute
@@ -258,7 +242,7 @@ func TestReceiverCommitsOnlyAccepted(t *testing.T) {
 	b0 := fixedNow.Truncate(time.Minute)
 	api.set(b0, "sonnet", 7)
 
-	clock := &fakeClock{now: fixedNow}
+	clock := fakeclock.New(fixedNow)
 	cfg := testConfig(srv.URL)
 	cfg.Temporality = TemporalityDelta
 	cfg.Usage.GroupBy = []string{"model"}

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/simulator"
 )
@@ -128,7 +129,7 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 		{TemporalityDelta, false}, // delta is exact under graceful restarts
 	} {
 		t.Run(string(tc.temporality), func(t *testing.T) {
-			clock := &fakeClock{now: time.Date(2026, 9, 2, 6, 0, 30, 0, time.UTC)}
+			clock := fakeclock.New(time.Date(2026, 9, 2, 6, 0, 30, 0, time.UTC))
 			sim := simulator.New(simulator.Options{Seed: 7, Now: clock.Now, HistoryDays: 6, RequestsPerMinute: 20})
 			srv := httptest.NewServer(sim.Handler())
 			defer srv.Close()

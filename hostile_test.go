@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
@@ -80,7 +81,7 @@ func TestHostileInput(t *testing.T) {
 			set := receivertest.NewNopSettings(metadata.Type)
 			set.Logger = zap.New(core)
 			s := newScraper(cfg, set)
-			clock := &fakeClock{now: fixedNow}
+			clock := fakeclock.New(fixedNow)
 			s.now = clock.Now
 			require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 			defer func() { require.NoError(t, s.shutdown(context.Background())) }()

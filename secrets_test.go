@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
@@ -81,7 +82,7 @@ func TestAdminKeyNeverLeaks(t *testing.T) {
 	cfg.Names.Enabled = true
 	cfg.Cost.Poll.Enabled = true
 	cfg.ClientConfig.TLS.InsecureSkipVerify = true // warns, and must not print the key either
-	clock := &fakeClock{now: fixedNow}
+	clock := fakeclock.New(fixedNow)
 	s := newScraper(cfg, set)
 	s.now = clock.Now
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/simulator"
 )
 
@@ -101,7 +102,7 @@ func TestReconcilesWithSimulatorGroundTruth(t *testing.T) {
 	for _, temporality := range []Temporality{TemporalityCumulative, TemporalityDelta} {
 		t.Run(string(temporality), func(t *testing.T) {
 			t.Parallel()
-			clock := &fakeClock{now: time.Date(2026, 9, 2, 7, 0, 30, 0, time.UTC)}
+			clock := fakeclock.New(time.Date(2026, 9, 2, 7, 0, 30, 0, time.UTC))
 			sim := simulator.New(simulator.Options{Seed: 42, Now: clock.Now, HistoryDays: 10})
 			srv := httptest.NewServer(sim.Handler())
 			defer srv.Close()

@@ -39,3 +39,6 @@ lint:
 tidy:
 	$(GO) mod tidy
 	cd internal/tools && $(GO) mod tidy
+
+# Benchmarks and fuzzing (BENCHMARKS.md).
+include Makefile.perf

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
@@ -266,4 +267,75 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 				next.refused, next.accepted, stats.ByStatus, stats.Total, steady, float64(steady)/3, maxLag)
 		})
 	}
+}
+
+func checkpointTestConfig(t *testing.T) (*Config, *fakeclock.Clock, *simulator.Simulator) {
+	t.Helper()
+	clock := fakeclock.New(time.Date(2026, 9, 2, 6, 0, 30, 0, time.UTC))
+	sim := simulator.New(simulator.Options{Seed: 3, Now: clock.Now, HistoryDays: 2})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	cfg := testConfig(srv.URL)
+	cfg.AdminAPIKey = configopaque.String(sim.AdminKey())
+	cfg.Storage = &storageID
+	cfg.Usage.Poll.Lookback = time.Hour
+	cfg.Usage.GroupBy = []string{"model"}
+	return cfg, clock, sim
+}
+
+func usageStream(r *run) *accounting.Stream[usageKey] {
+	return r.s.reports[0].(*streamReport[usageKey, modelResource]).stream
+}
+
+// A checkpoint that cannot be read is reported, and the report starts
+// fresh from its lookback; the receiver neither crashes nor refuses to
+// start.
+func TestCorruptCheckpointStartsFresh(t *testing.T) {
+	cfg, clock, _ := checkpointTestConfig(t)
+	host := &storageHost{dir: t.TempDir()}
+	host.start(t)
+	defer host.stop(t)
+	client, err := storageClient(context.Background(), host, storageID, component.NewID(metadata.Type))
+	require.NoError(t, err)
+	key := checkpointKey("usage", newUsageSource(cfg.Usage, nil).shape()...)
+	require.NoError(t, client.Set(context.Background(), key, []byte("AUACCT02 not really a checkpoint")))
+	require.NoError(t, client.Close(context.Background()))
+
+	next := &downstream{got: ledger{}, refuse: func(int) bool { return false }}
+	r := startRun(t, cfg, host, clock.Now, next)
+	defer func() { require.NoError(t, r.s.shutdown(context.Background())) }()
+	assert.Equal(t, clock.Now().Add(-time.Hour).Truncate(time.Minute), usageStream(r).Start(), "fresh from the lookback")
+	r.tick(t)
+	assert.Positive(t, next.got.sum("anthropic.usage.tokens", nil))
+}
+
+// The checkpoint belongs to a query shape: another group_by starts a new
+// stream (a new start time), and going back resumes the old one.
+func TestShapeChangeStartsANewStream(t *testing.T) {
+	cfg, clock, _ := checkpointTestConfig(t)
+	host := &storageHost{dir: t.TempDir()}
+	host.start(t)
+	defer host.stop(t)
+	next := &downstream{got: ledger{}, refuse: func(int) bool { return false }}
+
+	r := startRun(t, cfg, host, clock.Now, next)
+	for range 3 {
+		r.tick(t)
+		clock.Advance(time.Minute)
+	}
+	firstStart, firstWatermark := usageStream(r).Start(), usageStream(r).Watermark()
+	require.NoError(t, r.s.shutdown(context.Background()))
+
+	clock.Advance(10 * time.Minute)
+	other := *cfg
+	other.Usage.GroupBy = []string{"model", "workspace_id"}
+	r = startRun(t, &other, host, clock.Now, next)
+	assert.Equal(t, clock.Now().Add(-time.Hour).Truncate(time.Minute), usageStream(r).Start(), "a new shape is a new stream")
+	r.tick(t)
+	require.NoError(t, r.s.shutdown(context.Background()))
+
+	r = startRun(t, cfg, host, clock.Now, next)
+	defer func() { require.NoError(t, r.s.shutdown(context.Background())) }()
+	assert.Equal(t, firstStart, usageStream(r).Start(), "the old shape resumes its own stream")
+	assert.Equal(t, firstWatermark, usageStream(r).Watermark())
 }

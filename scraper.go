@@ -160,6 +160,9 @@ func newStreamReport[K comparable, R comparable](ctx context.Context, s *anthrop
 				zap.String("report", name), zap.Time("start", stream.Start()))
 		default:
 			restored, err := accounting.RestoreStream[K](cfg, data, src.codec())
+			if err == nil && restored.LastEmit().After(now.Add(time.Hour)) {
+				err = fmt.Errorf("its last emission, %s, is in the future", restored.LastEmit())
+			}
 			if err != nil {
 				s.logger.Error("Checkpoint corrupt; starting from the lookback", zap.String("report", name), zap.Error(err))
 				break

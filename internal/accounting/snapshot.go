@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"sort"
 	"time"
@@ -17,7 +18,9 @@ type KeyCodec[K comparable] struct {
 	Decode func([]string) (K, error)
 }
 
-const snapshotMagic = "AUACCT01"
+// The format: magic, varints, and a CRC-32 of everything before it, so
+// that a flipped bit is an unreadable checkpoint, not a wrong count.
+const snapshotMagic = "AUACCT02"
 
 // ErrSnapshot reports a checkpoint that cannot be read.
 var ErrSnapshot = errors.New("unreadable checkpoint")
@@ -72,7 +75,7 @@ func (s *Stream[K]) MarshalBinary(codec KeyCodec[K]) []byte {
 			}
 		}
 	}
-	return buf.Bytes()
+	return binary.BigEndian.AppendUint32(buf.Bytes(), crc32.ChecksumIEEE(buf.Bytes()))
 }
 
 // RestoreStream rebuilds a stream from MarshalBinary's output. The bucket
@@ -91,11 +94,18 @@ func RestoreStream[K comparable](cfg Config, data []byte, codec KeyCodec[K]) (*S
 
 const maxSnapshotCount = 1 << 26 // a guard against corrupt lengths
 
+func aligned(t time.Time, width time.Duration) bool { return t.Equal(t.Truncate(width)) }
+
 func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
-	if !bytes.HasPrefix(data, []byte(snapshotMagic)) {
+	if !bytes.HasPrefix(data, []byte(snapshotMagic)) || len(data) < len(snapshotMagic)+4 {
 		return errors.New("not a checkpoint of this format")
 	}
-	r := bufio.NewReader(bytes.NewReader(data[len(snapshotMagic):]))
+	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return errors.New("checksum mismatch")
+	}
+	br := bytes.NewReader(body[len(snapshotMagic):])
+	r := bufio.NewReader(br)
 	var err error
 	vi := func() int64 {
 		if err != nil {
@@ -111,14 +121,14 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 		}
 		var v uint64
 		v, err = binary.ReadUvarint(r)
-		if err == nil && v > maxSnapshotCount {
+		if err == nil && (v > maxSnapshotCount || v > uint64(len(body))) {
 			err = fmt.Errorf("count %d out of range", v)
 		}
 		return v
 	}
 	start, watermark, lastEmit := time.Unix(0, vi()).UTC(), time.Unix(0, vi()).UTC(), time.Unix(0, vi()).UTC()
-	if err == nil && (!start.Equal(start.Truncate(s.width)) || !watermark.Equal(watermark.Truncate(s.width)) || watermark.Before(start)) {
-		return errors.New("times do not match the bucket width")
+	if err == nil && (!aligned(start, s.width) || !aligned(watermark, s.width) || watermark.Before(start) || lastEmit.Before(start)) {
+		return errors.New("times do not match the bucket width or each other")
 	}
 	n := vu()
 	keys := make([]K, 0, min(n, 1<<16))
@@ -160,6 +170,12 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 	nb := vu()
 	for i := uint64(0); i < nb && err == nil; i++ {
 		b := vi()
+		if bt := time.Unix(b, 0).UTC(); err == nil && (!aligned(bt, s.width) || bt.Before(watermark)) {
+			err = fmt.Errorf("ledger bucket %s is not a bucket after the watermark", bt)
+		}
+		if _, dup := ledger[b]; dup && err == nil {
+			err = errors.New("a ledger bucket appears twice")
+		}
 		ne := vu()
 		m := make(map[SeriesID]*entry, min(ne, 1<<16))
 		for j := uint64(0); j < ne && err == nil; j++ {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,6 +62,24 @@ type Client struct {
 	base     *url.URL
 	settings Settings
 	clock    clock
+
+	mu        sync.Mutex
+	limitCaps map[string]int // per endpoint: a smaller limit after a page outgrew the cap
+}
+
+func (c *Client) limitCap(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.limitCaps[path]
+}
+
+func (c *Client) setLimitCap(path string, limit int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.limitCaps == nil {
+		c.limitCaps = map[string]int{}
+	}
+	c.limitCaps[path] = limit
 }
 
 // New wraps an HTTP client built from confighttp. It installs a redirect
@@ -97,17 +116,54 @@ func New(hc *http.Client, s Settings) (*Client, error) {
 	return &Client{http: &c, base: base, settings: s, clock: realClock{}}, nil
 }
 
-// get sends one GET with retries and decodes a 2xx JSON body into out.
-func (c *Client) get(ctx context.Context, path string, params url.Values, out any) error {
+// decodeFunc reads a 2xx body.
+type decodeFunc func(io.Reader) error
+
+// callbackError carries an error of the caller's callback out of a decode:
+// it is not a failed request, and is never retried.
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return e.err.Error() }
+func (e *callbackError) Unwrap() error { return e.err }
+
+// decodeJSON decodes one JSON value into out; anything after it is an
+// error, not something to ignore.
+func decodeJSON(out any) decodeFunc {
+	return func(r io.Reader) error {
+		dec := json.NewDecoder(r)
+		if err := dec.Decode(out); err != nil {
+			return err
+		}
+		return expectEOF(dec)
+	}
+}
+
+func expectEOF(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return errors.New("data after the JSON value")
+		}
+		return err
+	}
+	return nil
+}
+
+// get sends one GET with retries and hands a 2xx body to decode. A retried
+// request decodes again from the start: callbacks see its data again.
+func (c *Client) get(ctx context.Context, path string, params url.Values, decode decodeFunc) error {
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = params.Encode()
 	started := c.clock.Now()
 	policy := c.settings.Retry
 	for attempt := 1; ; attempt++ {
-		err := c.once(ctx, path, u.String(), out)
+		err := c.once(ctx, path, u.String(), decode)
 		if err == nil {
 			return nil
+		}
+		var cb *callbackError
+		if errors.As(err, &cb) {
+			return cb.err
 		}
 		if ctx.Err() != nil || !policy.Enabled || !retryable(err) {
 			return err
@@ -165,7 +221,8 @@ func retryable(err error) bool {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	var redirect *redirectError
-	return !errors.As(err, &se) && !errors.As(err, &te) && !errors.As(err, &redirect)
+	var shape *shapeError
+	return !errors.As(err, &se) && !errors.As(err, &te) && !errors.As(err, &redirect) && !errors.As(err, &shape)
 }
 
 type redirectError struct{ err error }
@@ -173,7 +230,7 @@ type redirectError struct{ err error }
 func (e *redirectError) Error() string { return e.err.Error() }
 func (e *redirectError) Unwrap() error { return e.err }
 
-func (c *Client) once(ctx context.Context, path, rawURL string, out any) (err error) {
+func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFunc) (err error) {
 	waitStart := c.clock.Now()
 	if err := c.settings.Limiter.Wait(ctx); err != nil {
 		return err
@@ -200,7 +257,8 @@ func (c *Client) once(ctx context.Context, path, rawURL string, out any) (err er
 		if o := c.settings.Observer; o != nil {
 			o.Request(path, status, errType, time.Since(start))
 		}
-		if err != nil && ctx.Err() == nil {
+		var cb *callbackError
+		if err != nil && ctx.Err() == nil && !errors.As(err, &cb) {
 			c.settings.Logger.Warn("Admin API request failed",
 				zap.String("endpoint", path),
 				zap.Int("status", status),
@@ -238,7 +296,11 @@ func (c *Client) once(ctx context.Context, path, rawURL string, out any) (err er
 		errType, reqID = ae.Type, ae.RequestID
 		return ae
 	}
-	if err := json.NewDecoder(body).Decode(out); err != nil {
+	if err := decode(body); err != nil {
+		var cb *callbackError
+		if errors.As(err, &cb) {
+			return err
+		}
 		errType = "decode"
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -356,9 +357,10 @@ func TestTruncatedBodyIsRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, w, _ := newTestClient(t, srv.URL)
-	buckets := 0
-	require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { buckets++; return nil }, nil))
-	assert.Equal(t, 3, buckets)
+	starts := map[time.Time]int{}
+	require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(b *UsageBucket) error { starts[b.StartingAt]++; return nil }, nil))
+	assert.Len(t, starts, 3, "every bucket arrives")
+	assert.Equal(t, 2, starts[day], "the buckets read before the body broke arrive again with the retry")
 	assert.Len(t, w.d, 1)
 }
 
@@ -467,4 +469,42 @@ func TestLimiter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	require.Error(t, l.Wait(ctx))
+}
+
+// A page that outgrows max_response_bytes is asked again with fewer buckets
+// a page, and the smaller limit sticks for the endpoint.
+func TestPageOverCapHalvesTheLimit(t *testing.T) {
+	var limits []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limits = append(limits, q.Get("limit"))
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		from := day
+		if p := q.Get("page"); p != "" {
+			from, _ = time.Parse(time.RFC3339, p)
+		}
+		n := min(limit, int(day.Add(100*time.Hour).Sub(from)/time.Hour))
+		next := ""
+		if end := from.Add(time.Duration(n) * time.Hour); end.Before(day.Add(100 * time.Hour)) {
+			next = end.Format(time.RFC3339)
+		}
+		writeJSON(w, 200, page(from, n, next))
+	}))
+	defer srv.Close()
+	one := len(mustJSON(t, page(day, 1, "")))
+	c, _, logs := newTestClient(t, srv.URL, func(s *Settings) { s.MaxResponseBytes = int64(60 * one) })
+	starts := map[time.Time]bool{}
+	require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(b *UsageBucket) error { starts[b.StartingAt] = true; return nil }, nil))
+	assert.Len(t, starts, 100, "every bucket was read")
+	assert.Equal(t, []string{"168", "84", "42", "42", "42"}, limits, "100 buckets of which 60 fit a page")
+	assert.Equal(t, 2, logs.FilterMessageSnippet("fewer buckets a page").Len())
+	limits = nil
+	require.NoError(t, c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil))
+	assert.Equal(t, "42", limits[0], "the smaller limit sticks")
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
 }

@@ -69,6 +69,9 @@ func (d Decimal) NanoCents() (int64, error) {
 	if roundUp {
 		frac++
 	}
+	if whole > (math.MaxInt64-frac)/NanoCentsPerCent {
+		return 0, fmt.Errorf("%w: %q is too large", ErrDecimal, string(d))
+	}
 	n := int64(whole)*NanoCentsPerCent + int64(frac)
 	if neg {
 		n = -n

@@ -2,10 +2,15 @@ package adminapi
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // ReportQuery is the query of a time-bucketed report. Arrays are sent in the
@@ -63,23 +68,41 @@ func (c *Client) CostReport(ctx context.Context, q ReportQuery, fn func(*CostBuc
 }
 
 func readReport[R any](ctx context.Context, c *Client, path string, params url.Values, fn func(*Bucket[R]) error, onPage PageFunc) error {
+	if limit := c.limitCap(path); limit > 0 {
+		if q, _ := strconv.Atoi(params.Get("limit")); q == 0 || q > limit {
+			params.Set("limit", strconv.Itoa(limit))
+		}
+	}
 	seen := map[string]struct{}{}
 	for pages := 1; ; pages++ {
-		var page Page[R]
-		if err := c.get(ctx, path, params, &page); err != nil {
-			return err
-		}
-		rows := 0
-		for i := range page.Data {
-			rows += len(page.Data[i].Results)
-			if err := fn(&page.Data[i]); err != nil {
+		var meta pageMeta
+		err := c.get(ctx, path, params, decodeReportPage(fn, &meta))
+		if errors.Is(err, ErrBodyTooLarge) {
+			// A page of a big organization can outgrow the cap: ask for
+			// fewer buckets a page, from the start of the query (what fn
+			// saw already it will see again, which the accounting
+			// absorbs), and keep the smaller limit for this report.
+			limit, _ := strconv.Atoi(params.Get("limit"))
+			if limit <= 1 {
 				return err
 			}
+			limit /= 2
+			c.setLimitCap(path, limit)
+			c.settings.Logger.Warn("A page was larger than max_response_bytes; reading fewer buckets a page",
+				zap.String("endpoint", path), zap.Int("limit", limit))
+			params.Set("limit", strconv.Itoa(limit))
+			params.Del("page")
+			clear(seen)
+			pages = 0
+			continue
+		}
+		if err != nil {
+			return err
 		}
 		if o := c.settings.Observer; o != nil {
-			o.Page(path, rows)
+			o.Page(path, meta.rows)
 		}
-		next, err := c.nextCursor(path, page.HasMore, page.NextPage, pages, seen)
+		next, err := c.nextCursor(path, meta.hasMore, meta.nextPage, pages, seen)
 		if err != nil {
 			return err
 		}
@@ -95,6 +118,83 @@ func readReport[R any](ctx context.Context, c *Client, path string, params url.V
 	}
 }
 
+// pageMeta is what a report page says besides its buckets.
+type pageMeta struct {
+	hasMore  bool
+	nextPage *string
+	rows     int
+}
+
+// shapeError reports a body that is JSON but not a report page.
+type shapeError struct{ msg string }
+
+func (e *shapeError) Error() string { return e.msg }
+
+// decodeReportPage streams a report page: each bucket of "data" is decoded
+// on its own and handed to fn at once, so a page costs the memory of one
+// bucket, not of the whole body.
+func decodeReportPage[R any](fn func(*Bucket[R]) error, meta *pageMeta) decodeFunc {
+	return func(r io.Reader) error {
+		dec := json.NewDecoder(r)
+		if err := expectDelim(dec, '{'); err != nil {
+			return err
+		}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			switch tok {
+			case "data":
+				if err := expectDelim(dec, '['); err != nil {
+					return err
+				}
+				for dec.More() {
+					var b Bucket[R]
+					if err := dec.Decode(&b); err != nil {
+						return err
+					}
+					meta.rows += len(b.Results)
+					if err := fn(&b); err != nil {
+						return &callbackError{err}
+					}
+				}
+				if err := expectDelim(dec, ']'); err != nil {
+					return err
+				}
+			case "has_more":
+				if err := dec.Decode(&meta.hasMore); err != nil {
+					return err
+				}
+			case "next_page":
+				if err := dec.Decode(&meta.nextPage); err != nil {
+					return err
+				}
+			default:
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					return err
+				}
+			}
+		}
+		if err := expectDelim(dec, '}'); err != nil {
+			return err
+		}
+		return expectEOF(dec)
+	}
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != want {
+		return &shapeError{fmt.Sprintf("expected %q, found %v", want, tok)}
+	}
+	return nil
+}
+
 // ClaudeCodeLimit is the largest page of the Claude Code report (records).
 const ClaudeCodeLimit = 1000
 
@@ -107,7 +207,7 @@ func (c *Client) ClaudeCodeReport(ctx context.Context, day time.Time, fn func(*C
 	seen := map[string]struct{}{}
 	for pages := 1; ; pages++ {
 		var page ClaudeCodePage
-		if err := c.get(ctx, PathClaudeCode, params, &page); err != nil {
+		if err := c.get(ctx, PathClaudeCode, params, decodeJSON(&page)); err != nil {
 			return err
 		}
 		for i := range page.Data {
@@ -161,7 +261,7 @@ func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 // Organization reads the organization the admin key belongs to.
 func (c *Client) Organization(ctx context.Context) (Organization, error) {
 	var org Organization
-	err := c.get(ctx, PathMe, url.Values{}, &org)
+	err := c.get(ctx, PathMe, url.Values{}, decodeJSON(&org))
 	return org, err
 }
 
@@ -172,7 +272,7 @@ func list[T any](ctx context.Context, c *Client, path string, params url.Values)
 	seen := map[string]struct{}{}
 	for pages := 1; ; pages++ {
 		var page ListPage[T]
-		if err := c.get(ctx, path, params, &page); err != nil {
+		if err := c.get(ctx, path, params, decodeJSON(&page)); err != nil {
 			return nil, err
 		}
 		out = append(out, page.Data...)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -139,13 +140,20 @@ func decodeReportPage[R any](fn func(*Bucket[R]) error, meta *pageMeta) decodeFu
 		if err := expectDelim(dec, '{'); err != nil {
 			return err
 		}
+		sawData := false
 		for dec.More() {
 			tok, err := dec.Token()
 			if err != nil {
 				return err
 			}
-			switch tok {
-			case "data":
+			key, _ := tok.(string)
+			// Keys match as encoding/json matches them, without case.
+			switch {
+			case strings.EqualFold(key, "data"):
+				if sawData {
+					return &shapeError{`"data" appears twice`}
+				}
+				sawData = true
 				if err := expectDelim(dec, '['); err != nil {
 					return err
 				}
@@ -162,11 +170,11 @@ func decodeReportPage[R any](fn func(*Bucket[R]) error, meta *pageMeta) decodeFu
 				if err := expectDelim(dec, ']'); err != nil {
 					return err
 				}
-			case "has_more":
+			case strings.EqualFold(key, "has_more"):
 				if err := dec.Decode(&meta.hasMore); err != nil {
 					return err
 				}
-			case "next_page":
+			case strings.EqualFold(key, "next_page"):
 				if err := dec.Decode(&meta.nextPage); err != nil {
 					return err
 				}

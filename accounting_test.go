@@ -278,3 +278,24 @@ func TestReceiverCommitsOnlyAccepted(t *testing.T) {
 	}
 	assert.Equal(t, exported{"sonnet": 12}, got, "refused batches are emitted again, accepted ones once")
 }
+
+// Shutdown does not wait for a scrape stuck in retries: it cancels it.
+func TestShutdownCancelsAScrapeInFlight(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.Header().Set("retry-after", "600")
+		w.WriteHeader(529)
+	}))
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.RetryOnFailure.MaxElapsedTime = time.Hour
+	cfg.ControllerConfig.InitialDelay = 0
+	rcv, err := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type), consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	require.Eventually(t, func() bool { return requests.Load() > 0 }, 5*time.Second, 5*time.Millisecond)
+	start := time.Now()
+	require.NoError(t, rcv.Shutdown(context.Background()))
+	assert.Less(t, time.Since(start), 2*time.Second, "a 600 s retry-after does not hold the collector's exit")
+}

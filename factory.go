@@ -36,7 +36,7 @@ func createDefaultConfig() component.Config {
 		Cost:                 NewDefaultCostConfig(),
 		ClaudeCode:           NewDefaultClaudeCodeConfig(),
 		Names:                NamesConfig{Enabled: true, Interval: time.Hour},
-		RateLimit:            RateLimitConfig{RequestsPerMinute: 30, Burst: 5},
+		RateLimit:            RateLimitConfig{RequestsPerMinute: 60, Burst: 15},
 		RetryOnFailure:       retry,
 		MaxPages:             100,
 		MaxResponseBytes:     128 << 20,

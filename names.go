@@ -25,15 +25,31 @@ type nameCache struct {
 	workspaces map[string]string
 	apiKeys    map[string]string
 	org        adminapi.Organization
+	first      chan struct{} // closed once the first refresh is over
+	firstOnce  sync.Once
 }
 
 func newNameCache() *nameCache {
-	return &nameCache{workspaces: map[string]string{}, apiKeys: map[string]string{}}
+	return &nameCache{workspaces: map[string]string{}, apiKeys: map[string]string{}, first: make(chan struct{})}
+}
+
+// awaitFirst waits, at most d, for the first refresh to be over.
+func (n *nameCache) awaitFirst(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-n.first:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // refresh reads the three lookups; each one that succeeds replaces its part
 // of the cache, so one failing endpoint does not hide the others' names.
 func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger *zap.Logger) {
+	if ctx.Err() != nil {
+		return
+	}
 	if ws, err := client.ListWorkspaces(ctx); err == nil {
 		m := make(map[string]string, len(ws))
 		for _, w := range ws {
@@ -75,17 +91,22 @@ func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger
 	}
 }
 
-// run refreshes at start and then every interval until ctx ends.
+// namesFirstLookup bounds how long the first scrape waits for names.
+const namesFirstLookup = 5 * time.Second
+
+// run refreshes at once and then every interval until ctx ends.
 func (n *nameCache) run(ctx context.Context, client *adminapi.Client, interval time.Duration, logger *zap.Logger) {
+	n.refresh(ctx, client, logger)
+	n.firstOnce.Do(func() { close(n.first) })
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n.refresh(ctx, client, logger)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		n.refresh(ctx, client, logger)
 	}
 }
 

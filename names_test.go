@@ -139,3 +139,17 @@ func TestNamesDisabledSendsNoLookup(t *testing.T) {
 	assert.Zero(t, api.lookups.Load())
 	assert.Nil(t, s.names)
 }
+
+// The first scrape waits for the first lookup, so that no series appears
+// first without its names and then again with them.
+func TestFirstScrapeHasNames(t *testing.T) {
+	api := &namesAPI{usage: fixtureServer(t, map[string]string{adminapi.PathUsageMessages: "usage_report_1m.json"}).Config.Handler}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Names.Enabled = true
+	s := startScraper(t, cfg, func() time.Time { return fixedNow })
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, pointAttr(md, "anthropic.api_key.name"), "Developer Key")
+}

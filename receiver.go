@@ -23,7 +23,24 @@ func newReceiverWithScraper(cfg *Config, set receiver.Settings, next consumer.Me
 		return nil, err
 	}
 	opts = append(opts, scraperhelper.AddMetricsScraper(metadata.Type, sc))
-	return scraperhelper.NewMetricsController(&cfg.ControllerConfig, set, &commitOnAccept{next: next, s: s}, opts...)
+	ctrl, err := scraperhelper.NewMetricsController(&cfg.ControllerConfig, set, &commitOnAccept{next: next, s: s}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &anthropicReceiver{Metrics: ctrl, s: s}, nil
+}
+
+// anthropicReceiver stops a scrape in flight before the controller's
+// Shutdown, which waits for it: retries and rate-limit waits end at once
+// instead of delaying the collector's exit.
+type anthropicReceiver struct {
+	receiver.Metrics
+	s *anthropicScraper
+}
+
+func (r *anthropicReceiver) Shutdown(ctx context.Context) error {
+	r.s.stopScrapes()
+	return r.Metrics.Shutdown(ctx)
 }
 
 // commitOnAccept sits between the scraper controller and the next consumer.

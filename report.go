@@ -76,7 +76,10 @@ type streamReport[K comparable, R comparable] struct {
 	// long read; nil when there is none (then the read is one poll).
 	push     func(context.Context, pmetric.Metrics) error
 	nextPoll time.Time
-	state    reportHealth
+	// lastStamp is the latest timestamp this report's points carried,
+	// repeated totals included: a page of a later read must come after it.
+	lastStamp time.Time
+	state     reportHealth
 }
 
 func (r *streamReport[K, R]) name() string { return r.reportName }
@@ -88,6 +91,8 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 		return r.current(now), nil, nil
 	}
 	p := r.stream.Begin(now)
+	from, to := p.From(), p.To()
+	lastPage := time.Time{}
 	outside := 0
 	skip := rowSkips{}
 	var readTo time.Time // end of the last bucket read
@@ -104,23 +109,19 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 	}
 	// A read that spans several pages (a catch-up after a long stop) is
 	// emitted and committed page by page: it holds one page in memory, and
-	// a failure on a late page keeps the progress made before it. Each
-	// page's points are stamped with the end of the data they cover, so
-	// that points of one series keep moving forward.
+	// a failure on a late page keeps the progress made before it.
 	onPage := func(more bool) error {
 		if !more || r.push == nil || readTo.IsZero() {
 			return nil
 		}
-		ts := readTo
-		if last := r.stream.LastEmit(); !ts.After(last) {
-			ts = last.Add(time.Millisecond)
-		}
-		if !ts.Before(now) {
-			return nil
+		ts, ok := r.pageStamp(now, from, to, readTo, lastPage)
+		if !ok {
+			return nil // read on; the rest goes with the next page
 		}
 		if err := r.push(ctx, r.build(p, ts)); err != nil {
 			return fmt.Errorf("a catch-up page was refused downstream: %w", err)
 		}
+		lastPage = ts
 		p.CommitThrough(readTo, ts)
 		r.committed(p)
 		p = r.stream.Begin(now)
@@ -156,7 +157,29 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 		r.nextPoll = now.Add(r.interval)
 		r.committed(p)
 	}
+	r.lastStamp = now
 	return r.build(p, now), commit, nil
+}
+
+// pageStamp is the timestamp of a page delivered before the end of a read.
+// Backends such as Prometheus refuse a point older than one they already
+// have, and one much older than the newest of any series; so pages are not
+// stamped with their data's (possibly days old) time, but spread, in the
+// order of the data, over the moments just before now: after everything
+// the report already sent, and within half a collection interval.
+func (r *streamReport[K, R]) pageStamp(now, from, to, readTo, lastPage time.Time) (time.Time, bool) {
+	base := now.Add(-r.tolerance)
+	for _, t := range []time.Time{r.lastStamp, r.stream.LastEmit(), lastPage} {
+		if t.After(base) {
+			base = t
+		}
+	}
+	frac := float64(readTo.Sub(from)) / float64(to.Sub(from))
+	ts := base.Add(time.Duration(float64(now.Sub(base)) * frac)).Truncate(time.Millisecond)
+	if min := base.Truncate(time.Millisecond).Add(time.Millisecond); ts.Before(min) {
+		ts = min // whole milliseconds apart: what remote write keeps
+	}
+	return ts, ts.Before(now.Truncate(time.Millisecond))
 }
 
 // build is the emission of a poll at ts: increases (delta) or running
@@ -189,6 +212,7 @@ func (r *streamReport[K, R]) committed(p *accounting.Poll[K]) {
 // series (Prometheus) keep them; in delta mode nothing.
 func (r *streamReport[K, R]) current(now time.Time) pmetric.Metrics {
 	if r.temporality == TemporalityCumulative {
+		r.lastStamp = now
 		return r.emit(now, r.stream.Start(), r.stream.Totals, false)
 	}
 	return pmetric.NewMetrics()

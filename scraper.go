@@ -41,6 +41,7 @@ type anthropicScraper struct {
 	// does not): retries and rate-limit waits stop at once.
 	life   context.Context
 	cancel context.CancelFunc
+	lifeMu sync.Mutex
 
 	mu      sync.Mutex
 	pending []func() // commits of the last scrape, run once it was accepted
@@ -117,7 +118,9 @@ func (s *anthropicScraper) start(ctx context.Context, host component.Host) error
 	if err := registerHealth(s.telemetry, s.reports, s.now); err != nil {
 		return err
 	}
+	s.lifeMu.Lock()
 	s.life, s.cancel = context.WithCancel(context.Background())
+	s.lifeMu.Unlock()
 	if s.names != nil {
 		s.wg.Add(1)
 		go func() {
@@ -214,10 +217,17 @@ func (s *anthropicScraper) logStart() {
 	}
 }
 
-func (s *anthropicScraper) shutdown(context.Context) error {
+// stopScrapes cancels a scrape in flight and every background lookup.
+func (s *anthropicScraper) stopScrapes() {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
 	if s.cancel != nil {
 		s.cancel()
 	}
+}
+
+func (s *anthropicScraper) shutdown(context.Context) error {
+	s.stopScrapes()
 	s.wg.Wait()
 	var err error
 	if s.storage != nil {
@@ -233,8 +243,17 @@ func (s *anthropicScraper) shutdown(context.Context) error {
 func (s *anthropicScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if s.life != nil {
-		defer context.AfterFunc(s.life, cancel)()
+	s.lifeMu.Lock()
+	life := s.life
+	s.lifeMu.Unlock()
+	if life != nil {
+		defer context.AfterFunc(life, cancel)()
+	}
+	if s.names != nil {
+		// The first scrape gives the first lookup a moment, so that series
+		// do not appear without names and then again with them; it is done
+		// long before the first scrape unless the API is unreachable.
+		s.names.awaitFirst(ctx, namesFirstLookup)
 	}
 	now := s.now().UTC()
 	md := pmetric.NewMetrics()

@@ -5,7 +5,7 @@ GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 MDATAGEN  := $(GOBIN)/mdatagen
 PKGNAME   := anthropicusagereceiver
 
-.PHONY: all generate check-generated test lint tidy sim
+.PHONY: all generate check-generated test test-unit lint tidy sim
 
 all: test
 
@@ -25,7 +25,13 @@ check-generated: generate
 	@git diff --exit-code -- internal/metadata internal/metadatatest documentation.md generated_component_test.go generated_package_test.go \
 	  || (echo "generated files are stale: run 'make generate' and commit"; exit 1)
 
-test:
+# Every test: the unit tests, the alerting rules' tests and the end-to-end
+# test with the distribution and a real Prometheus (installed from Debian's
+# packages when missing).
+test: test-unit e2e-deps alerts-test e2e
+
+# The Go tests alone (no distribution, no Prometheus): the quick loop.
+test-unit:
 	$(GO) test -race -count=1 ./...
 
 # The Admin API simulator on its own (see README).
@@ -35,10 +41,15 @@ sim:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/
 
 tidy:
 	$(GO) mod tidy
 	cd internal/tools && $(GO) mod tidy
+
+# The distribution, make run, the end-to-end test, alerts and the dashboard
+# picture.
+include Makefile.dist
 
 # Benchmarks and fuzzing (BENCHMARKS.md).
 include Makefile.perf

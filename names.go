@@ -51,33 +51,15 @@ func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger
 		return
 	}
 	if ws, err := client.ListWorkspaces(ctx); err == nil {
-		m := make(map[string]string, len(ws))
-		for _, w := range ws {
-			m[w.ID] = w.Name
-		}
 		n.mu.Lock()
-		for id, name := range n.workspaces {
-			if _, ok := m[id]; !ok {
-				m[id] = name // deleted since: keep the last known name
-			}
-		}
-		n.workspaces = m
+		n.workspaces = mergeNames(n.workspaces, ws, func(w adminapi.Workspace) (string, string) { return w.ID, w.Name })
 		n.mu.Unlock()
 	} else {
 		logger.Warn("Workspace names not refreshed; ids are still emitted", zap.Error(err))
 	}
 	if keys, err := client.ListAPIKeys(ctx); err == nil {
-		m := make(map[string]string, len(keys))
-		for _, k := range keys {
-			m[k.ID] = k.Name
-		}
 		n.mu.Lock()
-		for id, name := range n.apiKeys {
-			if _, ok := m[id]; !ok {
-				m[id] = name
-			}
-		}
-		n.apiKeys = m
+		n.apiKeys = mergeNames(n.apiKeys, keys, func(k adminapi.APIKey) (string, string) { return k.ID, k.Name })
 		n.mu.Unlock()
 	} else {
 		logger.Warn("API key names not refreshed; ids are still emitted", zap.Error(err))
@@ -89,6 +71,23 @@ func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger
 	} else {
 		logger.Warn("Organization not refreshed", zap.Error(err))
 	}
+}
+
+// mergeNames is the new id-to-name map of a lookup; an id the lookup no
+// longer lists (deleted since) keeps its last known name, because usage
+// history still refers to it.
+func mergeNames[T any](old map[string]string, items []T, idName func(T) (string, string)) map[string]string {
+	m := make(map[string]string, len(items))
+	for _, it := range items {
+		id, name := idName(it)
+		m[id] = name
+	}
+	for id, name := range old {
+		if _, ok := m[id]; !ok {
+			m[id] = name
+		}
+	}
+	return m
 }
 
 // namesFirstLookup bounds how long the first scrape waits for names.

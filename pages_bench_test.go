@@ -220,16 +220,7 @@ func (t pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // settings whose transport serves body from memory.
 func inMemoryClient(tb testing.TB, s *anthropicScraper, body []byte) {
 	tb.Helper()
-	c, err := adminapi.New(&http.Client{Transport: pageTransport{body}}, adminapi.Settings{
-		Endpoint:         s.cfg.ClientConfig.Endpoint,
-		AdminKey:         string(s.cfg.AdminAPIKey),
-		UserAgent:        userAgent(s.settings),
-		MaxResponseBytes: s.cfg.MaxResponseBytes,
-		MaxPages:         s.cfg.MaxPages,
-		Limiter:          s.limiter,
-		Logger:           s.logger,
-		Observer:         requestObserver{s.telemetry},
-	})
+	c, err := adminapi.New(&http.Client{Transport: pageTransport{body}}, s.clientSettings())
 	require.NoError(tb, err)
 	s.client = c
 }

@@ -67,25 +67,7 @@ func (s *anthropicScraper) start(ctx context.Context, host component.Host) error
 		}
 	}
 	s.limiter = adminapi.NewLimiter(s.cfg.RateLimit.RequestsPerMinute, s.cfg.RateLimit.Burst)
-	retry := s.cfg.RetryOnFailure
-	s.client, err = adminapi.New(hc, adminapi.Settings{
-		Endpoint:         s.cfg.ClientConfig.Endpoint,
-		AdminKey:         string(s.cfg.AdminAPIKey),
-		UserAgent:        userAgent(s.settings),
-		MaxResponseBytes: s.cfg.MaxResponseBytes,
-		MaxPages:         s.cfg.MaxPages,
-		Limiter:          s.limiter,
-		Logger:           s.logger,
-		Observer:         requestObserver{s.telemetry},
-		Retry: adminapi.RetryPolicy{
-			Enabled:             retry.Enabled,
-			InitialInterval:     retry.InitialInterval,
-			MaxInterval:         retry.MaxInterval,
-			Multiplier:          retry.Multiplier,
-			RandomizationFactor: retry.RandomizationFactor,
-			MaxElapsedTime:      retry.MaxElapsedTime,
-		},
-	})
+	s.client, err = adminapi.New(hc, s.clientSettings())
 	if err != nil {
 		return err
 	}
@@ -130,6 +112,29 @@ func (s *anthropicScraper) start(ctx context.Context, host component.Host) error
 	}
 	s.logStart()
 	return nil
+}
+
+// clientSettings are the Admin API client's settings from the configuration.
+func (s *anthropicScraper) clientSettings() adminapi.Settings {
+	retry := s.cfg.RetryOnFailure
+	return adminapi.Settings{
+		Endpoint:         s.cfg.ClientConfig.Endpoint,
+		AdminKey:         string(s.cfg.AdminAPIKey),
+		UserAgent:        userAgent(s.settings),
+		MaxResponseBytes: s.cfg.MaxResponseBytes,
+		MaxPages:         s.cfg.MaxPages,
+		Limiter:          s.limiter,
+		Logger:           s.logger,
+		Observer:         requestObserver{s.telemetry},
+		Retry: adminapi.RetryPolicy{
+			Enabled:             retry.Enabled,
+			InitialInterval:     retry.InitialInterval,
+			MaxInterval:         retry.MaxInterval,
+			Multiplier:          retry.Multiplier,
+			RandomizationFactor: retry.RandomizationFactor,
+			MaxElapsedTime:      retry.MaxElapsedTime,
+		},
+	}
 }
 
 func newStreamReport[K comparable, R comparable](ctx context.Context, s *anthropicScraper, name string, p PollConfig, width time.Duration, src source[K, R], now time.Time) (*streamReport[K, R], error) {

@@ -156,3 +156,57 @@ func TestHostileCostAmounts(t *testing.T) {
 	assert.Equal(t, int64(4), notDecimal[0].ContextMap()["rows"])
 	assert.Equal(t, 1, logs.FilterField(zap.String("reason", "negative amount")).Len())
 }
+
+// The cost report answers 400 for a window that is too recent: not an
+// outage. It is logged at debug level, and read again next interval; a 400
+// for an older window is a real error.
+func TestCostTooRecentIsNotAnOutage(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"type":"error","error":{"type":"invalid_request_error","message":"starting_at is too recent"},"request_id":"req_recent"}`))
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		lookback time.Duration
+		wantErr  bool
+	}{
+		{lookback: 0, wantErr: false},                 // today only: too recent
+		{lookback: 7 * 24 * time.Hour, wantErr: true}, // a week back: a real 400
+	} {
+		requests.Store(0)
+		cfg := testConfig(srv.URL)
+		cfg.Usage.Poll.Enabled = false
+		cfg.Cost.Poll.Enabled = true
+		cfg.Cost.Poll.Lookback = tc.lookback
+		cfg.Cost.Poll.RevisionWindow = 0
+		core, logs := observer.New(zap.DebugLevel)
+		set := receivertest.NewNopSettings(metadata.Type)
+		set.Logger = zap.New(core)
+		s := newScraper(cfg, set)
+		clock := fakeclock.New(fixedNow)
+		s.now = clock.Now
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		_, err := s.scrape(context.Background())
+		s.settle(err == nil)
+		if tc.wantErr {
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "invalid_request_error")
+		} else {
+			require.NoError(t, err)
+			debug := logs.FilterMessageSnippet("not available yet").All()
+			require.Len(t, debug, 1)
+			assert.Equal(t, zap.DebugLevel, debug[0].Level)
+			clock.Advance(10 * time.Minute)
+			_, err = s.scrape(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, int32(1), requests.Load(), "read again at the next interval (1h), not every scrape")
+			clock.Advance(time.Hour)
+			_, err = s.scrape(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, int32(2), requests.Load())
+		}
+		require.NoError(t, s.shutdown(context.Background()))
+	}
+}

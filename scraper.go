@@ -153,6 +153,9 @@ func newStreamReport[K comparable, R comparable](ctx context.Context, s *anthrop
 		src:         src,
 		logger:      s.logger,
 		telemetry:   s.telemetry,
+		// Whatever an earlier process sent, it sent before this one
+		// started: pages of this process's first read come after that.
+		lastStamp: now,
 	}
 	if s.next != nil {
 		r.push = s.next.ConsumeMetrics

@@ -78,8 +78,10 @@ func (s *claudeCodeSource) read(ctx context.Context, client *adminapi.Client, fr
 		if err := obs(d, d.Add(day), rows); err != nil {
 			return err
 		}
-		if err := onPage(d.Add(day).Before(to)); err != nil {
-			return err
+		if onPage != nil {
+			if err := onPage(d.Add(day).Before(to)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -236,13 +236,7 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 			truth := sim.TruthUsage(simulator.TruthQuery{StartingAt: usageFrom, EndingAt: freeze, GroupBy: cfg.Usage.GroupBy})
 			var tokens int64
 			for _, row := range truth {
-				match := map[string]any{
-					"resource.anthropic.workspace.id": orNull(row.Dims["workspace_id"], "default"),
-					"resource.gen_ai.request.model":   orNull(row.Dims["model"], "unknown"),
-					"anthropic.api_key.id":            orNull(row.Dims["api_key_id"], "console"),
-					"anthropic.service_tier":          orNull(row.Dims["service_tier"], "unknown"),
-					"anthropic.context_window":        orNull(row.Dims["context_window"], "unknown"),
-				}
+				match := truthAttrs(row.Dims)
 				sum := row.UncachedInputTokens + row.CacheReadInputTokens + row.CacheCreation5m + row.CacheCreation1h + row.OutputTokens
 				require.Equal(t, float64(sum), next.got.sum("anthropic.usage.tokens", match), "tokens of %v", match)
 				tokens += sum

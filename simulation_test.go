@@ -85,6 +85,18 @@ func (l ledger) sum(metric string, match map[string]any) float64 {
 	return total
 }
 
+// truthAttrs are the attributes the receiver emits for a usage truth row
+// grouped by the default group_by: nulls become the documented stand-ins.
+func truthAttrs(dims map[string]*string) map[string]any {
+	return map[string]any{
+		"resource.anthropic.workspace.id": orNull(dims["workspace_id"], defaultWorkspace),
+		"resource.gen_ai.request.model":   orNull(dims["model"], unknownValue),
+		"anthropic.api_key.id":            orNull(dims["api_key_id"], consoleAPIKey),
+		"anthropic.service_tier":          orNull(dims["service_tier"], unknownValue),
+		"anthropic.context_window":        orNull(dims["context_window"], unknownValue),
+	}
+}
+
 func orNull(v *string, null string) string {
 	if v == nil {
 		return null
@@ -156,13 +168,7 @@ func TestReconcilesWithSimulatorGroundTruth(t *testing.T) {
 			require.NotEmpty(t, rows)
 			var tokens, checked int64
 			for _, r := range rows {
-				match := map[string]any{
-					"resource.anthropic.workspace.id": orNull(r.Dims["workspace_id"], "default"),
-					"resource.gen_ai.request.model":   orNull(r.Dims["model"], "unknown"),
-					"anthropic.api_key.id":            orNull(r.Dims["api_key_id"], "console"),
-					"anthropic.service_tier":          orNull(r.Dims["service_tier"], "unknown"),
-					"anthropic.context_window":        orNull(r.Dims["context_window"], "unknown"),
-				}
+				match := truthAttrs(r.Dims)
 				for tt, want := range map[string]int64{
 					"uncached_input_tokens":                    r.UncachedInputTokens,
 					"cache_read_input_tokens":                  r.CacheReadInputTokens,

@@ -353,9 +353,7 @@ func (s *Simulator) handleCost(r *http.Request) (any, *apiError) {
 		spans[i] = span{a, a + 24*60}
 	}
 	rows := s.aggregateCost(spec, spans, false, now.UnixNano())
-	page := reportPageJSON{Data: make([]bucketJSON, 0, n)}
-	for i, spn := range spans {
-		b := bucketJSON{StartingAt: fmtTime(time.Unix(spn.a*60, 0)), EndingAt: fmtTime(time.Unix(spn.b*60, 0))}
+	return pageOfBuckets("cost", fp, plan, idx, n, spans, func(i int) any {
 		if beta {
 			res := make([]costItemSpeedJSON, 0, len(rows[i]))
 			for _, r := range rows[i] {
@@ -365,20 +363,12 @@ func (s *Simulator) handleCost(r *http.Request) (any, *apiError) {
 				}
 				res = append(res, it)
 			}
-			b.Results = res
-		} else {
-			res := make([]costItemJSON, 0, len(rows[i]))
-			for _, r := range rows[i] {
-				res = append(res, costItem(r))
-			}
-			b.Results = res
+			return res
 		}
-		page.Data = append(page.Data, b)
-	}
-	if idx+n < plan.count {
-		page.HasMore = true
-		next := cursor{E: "cost", Q: fp, N: plan.first + (idx+n)*plan.w}.encode()
-		page.NextPage = &next
-	}
-	return page, nil
+		res := make([]costItemJSON, 0, len(rows[i]))
+		for _, r := range rows[i] {
+			res = append(res, costItem(r))
+		}
+		return res
+	}), nil
 }

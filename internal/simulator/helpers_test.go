@@ -115,30 +115,22 @@ func decode[T any](t *testing.T, b []byte) T {
 // readAllUsage walks every page of a usage query.
 func (e *env) readAllUsage(q url.Values, hdr ...string) []adminapi.UsageBucket {
 	e.t.Helper()
-	var out []adminapi.UsageBucket
-	q = cloneValues(q)
-	for i := 0; ; i++ {
-		require.Less(e.t, i, 10000, "too many pages")
-		r := e.getOK(adminapi.PathUsageMessages, q, hdr...)
-		p := decode[adminapi.UsagePage](e.t, r.Body)
-		out = append(out, p.Data...)
-		if !p.HasMore {
-			require.Nil(e.t, p.NextPage)
-			return out
-		}
-		require.NotNil(e.t, p.NextPage)
-		q.Set("page", *p.NextPage)
-	}
+	return readAllPages[adminapi.UsageResult](e, adminapi.PathUsageMessages, q, hdr...)
 }
 
 func (e *env) readAllCost(q url.Values, hdr ...string) []adminapi.CostBucket {
 	e.t.Helper()
-	var out []adminapi.CostBucket
+	return readAllPages[adminapi.CostResult](e, adminapi.PathCostReport, q, hdr...)
+}
+
+func readAllPages[R any](e *env, path string, q url.Values, hdr ...string) []adminapi.Bucket[R] {
+	e.t.Helper()
+	var out []adminapi.Bucket[R]
 	q = cloneValues(q)
 	for i := 0; ; i++ {
-		require.Less(e.t, i, 1000, "too many pages")
-		r := e.getOK(adminapi.PathCostReport, q, hdr...)
-		p := decode[adminapi.CostPage](e.t, r.Body)
+		require.Less(e.t, i, 10000, "too many pages")
+		r := e.getOK(path, q, hdr...)
+		p := decode[adminapi.Page[R]](e.t, r.Body)
 		out = append(out, p.Data...)
 		if !p.HasMore {
 			require.Nil(e.t, p.NextPage)

@@ -328,28 +328,37 @@ func (s *Simulator) handleUsage(r *http.Request) (any, *apiError) {
 		spans[i] = span{a, a + wm}
 	}
 	rows := s.aggregateUsage(&spec, spans, false, now.UnixNano())
-	page := reportPageJSON{Data: make([]bucketJSON, 0, n)}
-	for i, sp := range spans {
-		b := bucketJSON{StartingAt: fmtTime(time.Unix(sp.a*60, 0)), EndingAt: fmtTime(time.Unix(sp.b*60, 0))}
+	return pageOfBuckets("usage", fp, plan, idx, n, spans, func(i int) any {
 		if beta {
 			res := make([]usageItemSpeedJSON, 0, len(rows[i]))
 			for _, r := range rows[i] {
 				res = append(res, usageItemSpeedJSON{usageItemJSON: usageItem(r), Speed: r.dims[dimSpeed]})
 			}
-			b.Results = res
-		} else {
-			res := make([]usageItemJSON, 0, len(rows[i]))
-			for _, r := range rows[i] {
-				res = append(res, usageItem(r))
-			}
-			b.Results = res
+			return res
 		}
-		page.Data = append(page.Data, b)
+		res := make([]usageItemJSON, 0, len(rows[i]))
+		for _, r := range rows[i] {
+			res = append(res, usageItem(r))
+		}
+		return res
+	}), nil
+}
+
+// pageOfBuckets lays out one page of a bucketed report and its cursor;
+// results gives the rows of bucket i in the report's wire form.
+func pageOfBuckets(report, fp string, plan bucketPlan, idx, n int64, spans []span, results func(i int) any) reportPageJSON {
+	page := reportPageJSON{Data: make([]bucketJSON, 0, n)}
+	for i, sp := range spans {
+		page.Data = append(page.Data, bucketJSON{
+			StartingAt: fmtTime(time.Unix(sp.a*60, 0)),
+			EndingAt:   fmtTime(time.Unix(sp.b*60, 0)),
+			Results:    results(i),
+		})
 	}
 	if idx+n < plan.count {
 		page.HasMore = true
-		next := cursor{E: "usage", Q: fp, N: plan.first + (idx+n)*plan.w}.encode()
+		next := cursor{E: report, Q: fp, N: plan.first + (idx+n)*plan.w}.encode()
 		page.NextPage = &next
 	}
-	return page, nil
+	return page
 }

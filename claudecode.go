@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
-
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
@@ -163,44 +161,42 @@ func (s *claudeCodeSource) setResource(rb *metadata.ResourceBuilder, _ struct{})
 	s.names.setResource(rb, "")
 }
 
-func (s *claudeCodeSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k ccKey, c accounting.Counters, skipZero bool) {
-	var opts []metadata.MetricAttributeOption
-	if k.actor != "" {
-		opts = append(opts, metadata.WithAnthropicClaudeCodeActorMetricAttribute(k.actor))
-	}
+func (s *claudeCodeSource) record(w *points, k ccKey, c accounting.Counters, skipZero bool) {
+	w.series(opt(keyCCActor, k.actor), req(keyCCActorType, k.actorType), req(keyCCTerminalType, k.terminal))
 	emit := func(v int64) bool { return v != 0 || !skipZero }
+	info := &metadata.MetricsInfo
 	switch k.kind {
 	case ccCore:
 		if emit(c[0]) {
-			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, c[0], k.actorType, k.terminal, opts...)
+			w.intPoint(info.AnthropicClaudeCodeSessions.Name, c[0])
 		}
 		if emit(c[1]) {
-			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c[1], k.actorType, k.terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded, opts...)
+			w.intPoint(info.AnthropicClaudeCodeLinesOfCode.Name, c[1], req(keyCCLinesType, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded.String()))
 		}
 		if emit(c[2]) {
-			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c[2], k.actorType, k.terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved, opts...)
+			w.intPoint(info.AnthropicClaudeCodeLinesOfCode.Name, c[2], req(keyCCLinesType, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved.String()))
 		}
 		if emit(c[3]) {
-			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, c[3], k.actorType, k.terminal, opts...)
+			w.intPoint(info.AnthropicClaudeCodeCommits.Name, c[3])
 		}
 		if emit(c[4]) {
-			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, c[4], k.actorType, k.terminal, opts...)
+			w.intPoint(info.AnthropicClaudeCodePullRequests.Name, c[4])
 		}
 	case ccTool:
 		if emit(c[0]) {
-			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c[0], k.actorType, k.terminal, k.sub, metadata.AttributeAnthropicClaudeCodeDecisionAccepted, opts...)
+			w.intPoint(info.AnthropicClaudeCodeToolActions.Name, c[0], req(keyCCTool, k.sub), req(keyCCDecision, metadata.AttributeAnthropicClaudeCodeDecisionAccepted.String()))
 		}
 		if emit(c[1]) {
-			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c[1], k.actorType, k.terminal, k.sub, metadata.AttributeAnthropicClaudeCodeDecisionRejected, opts...)
+			w.intPoint(info.AnthropicClaudeCodeToolActions.Name, c[1], req(keyCCTool, k.sub), req(keyCCDecision, metadata.AttributeAnthropicClaudeCodeDecisionRejected.String()))
 		}
 	case ccModel:
 		for i, t := range ccTokenTypes {
 			if emit(c[i]) {
-				mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, c[i], k.actorType, k.terminal, k.sub, t.typ, t.genAI, opts...)
+				w.intPoint(info.AnthropicClaudeCodeTokens.Name, c[i], req(keyModel, k.sub), req(keyCCTokenType, t.typ.String()), req(keyGenAITokenType, t.genAI.String()))
 			}
 		}
 		if emit(c[ccCostCents]) {
-			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, float64(c[ccCostCents])/100, k.actorType, k.terminal, k.sub, opts...)
+			w.doublePoint(info.AnthropicClaudeCodeEstimatedCost.Name, float64(c[ccCostCents])/100, req(keyModel, k.sub))
 		}
 	}
 }

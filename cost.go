@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
-
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
@@ -130,7 +128,10 @@ func (s *costSource) setResource(rb *metadata.ResourceBuilder, r modelResource) 
 	s.names.setResource(rb, r.workspace)
 }
 
-func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k costKey, c accounting.Counters, skipZero bool) {
+// record goes through the generated builder: the cost metric has an
+// opt-in attribute (the description), and the builder sums the series that
+// differ only by attributes left out.
+func (s *costSource) record(w *points, k costKey, c accounting.Counters, skipZero bool) {
 	if c[0] == 0 && skipZero {
 		return
 	}
@@ -149,5 +150,5 @@ func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k
 			opts = append(opts, o.opt(o.v))
 		}
 	}
-	mb.RecordAnthropicCostDataPoint(ts, adminapi.NanoCentsToDollars(c[0]), k.description, opts...)
+	w.builder().RecordAnthropicCostDataPoint(w.ts, adminapi.NanoCentsToDollars(c[0]), k.description, opts...)
 }

@@ -52,7 +52,7 @@ type source[K comparable, R comparable] interface {
 	setResource(rb *metadata.ResourceBuilder, r R)
 	// record adds the points of one series; with skipZero, zero counters
 	// are left out (a delta emission sends only what grew).
-	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, key K, c accounting.Counters, skipZero bool)
+	record(w *points, key K, c accounting.Counters, skipZero bool)
 	// codec writes series keys into checkpoints.
 	codec() accounting.KeyCodec[K]
 	// shape is everything that shapes the series (report, width,
@@ -67,7 +67,8 @@ type streamReport[K comparable, R comparable] struct {
 	tolerance   time.Duration // a tick this early still counts as due
 	temporality Temporality
 	stream      *accounting.Stream[K]
-	mb          *metadata.MetricsBuilder
+	points      points // reused by every emission
+	groups      resourceGroups[K, R]
 	src         source[K, R]
 	logger      *zap.Logger
 	telemetry   *metadata.TelemetryBuilder
@@ -285,34 +286,73 @@ type seriesPoint[K comparable] struct {
 	c   accounting.Counters
 }
 
+// resourceGroups is the series of an emission by resource, in the order
+// the resources were first seen; reused from one emission to the next.
+type resourceGroups[K comparable, R comparable] struct {
+	index  map[R]int
+	order  []R
+	points [][]seriesPoint[K]
+}
+
+func (g *resourceGroups[K, R]) reset() {
+	if g.index == nil {
+		g.index = map[R]int{}
+	}
+	clear(g.index)
+	clear(g.order) // drop the keys' strings
+	g.order = g.order[:0]
+	for i := range g.points {
+		clear(g.points[i])
+		g.points[i] = g.points[i][:0]
+	}
+}
+
+func (g *resourceGroups[K, R]) add(res R, p seriesPoint[K]) {
+	i, ok := g.index[res]
+	if !ok {
+		i = len(g.order)
+		g.index[res] = i
+		g.order = append(g.order, res)
+		if i == len(g.points) {
+			g.points = append(g.points, nil)
+		}
+	}
+	g.points[i] = append(g.points[i], p)
+}
+
 // emit builds the points of every series each yields, one ResourceMetrics
 // per resource, in the order the series were first seen.
 func (r *streamReport[K, R]) emit(now, start time.Time, each func(func(accounting.SeriesID, K, accounting.Counters)), delta bool) pmetric.Metrics {
-	groups := map[R]int{}
-	var order []R
-	var points [][]seriesPoint[K]
+	g := &r.groups
+	g.reset()
 	each(func(_ accounting.SeriesID, key K, c accounting.Counters) {
-		res := r.src.resource(key)
-		i, ok := groups[res]
-		if !ok {
-			i = len(order)
-			groups[res] = i
-			order = append(order, res)
-			points = append(points, nil)
-		}
-		points[i] = append(points[i], seriesPoint[K]{key, c})
+		g.add(r.src.resource(key), seriesPoint[K]{key, c})
 	})
-	ts := pcommon.NewTimestampFromTime(now)
-	r.mb.Reset(metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
-	for i, res := range order {
-		for _, p := range points[i] {
-			r.src.record(r.mb, ts, p.key, p.c, delta)
+	md := pmetric.NewMetrics()
+	rms := md.ResourceMetrics()
+	rms.EnsureCapacity(len(g.order))
+	w := &r.points
+	w.start, w.ts = pcommon.NewTimestampFromTime(start), pcommon.NewTimestampFromTime(now)
+	w.kit.mb.Reset(metadata.WithStartTime(w.start))
+	empty := false
+	for i, res := range g.order {
+		r.src.setResource(w.kit.rb, res)
+		resource := w.kit.rb.Emit()
+		if !w.kit.keeps(resource) {
+			continue
 		}
-		rb := r.mb.NewResourceBuilder()
-		r.src.setResource(rb, res)
-		r.mb.EmitForResource(metadata.WithResource(rb.Emit()))
+		rm := rms.AppendEmpty()
+		resource.MoveTo(rm.Resource())
+		w.resource(rm, len(g.points[i]))
+		for _, p := range g.points[i] {
+			r.src.record(w, p.key, p.c, delta)
+		}
+		w.endResource(rm.Resource())
+		empty = empty || w.metrics.Len() == 0
 	}
-	md := r.mb.Emit()
+	if empty { // every point was zero in a delta, or its metric is disabled
+		rms.RemoveIf(func(rm pmetric.ResourceMetrics) bool { return rm.ScopeMetrics().At(0).Metrics().Len() == 0 })
+	}
 	if delta {
 		setDelta(md)
 	}

@@ -149,7 +149,7 @@ func newStreamReport[K comparable, R comparable](ctx context.Context, s *anthrop
 		tolerance:   s.cfg.ControllerConfig.CollectionInterval / 2,
 		temporality: s.cfg.Temporality,
 		stream:      stream,
-		mb:          metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.settings),
+		points:      points{kit: newPointKit(s.cfg.MetricsBuilderConfig, s.settings)},
 		src:         src,
 		logger:      s.logger,
 		telemetry:   s.telemetry,

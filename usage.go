@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
-
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
@@ -52,10 +50,11 @@ type usageSource struct {
 	filters map[string][]string
 	grouped struct{ workspace, model, apiKey, serviceTier, contextWindow, inferenceGeo bool }
 	names   *nameCache
+	rows    map[usageKey]accounting.Counters // one bucket's; reads never overlap
 }
 
 func newUsageSource(cfg UsageConfig, names *nameCache) *usageSource {
-	s := &usageSource{width: cfg.BucketWidth, groupBy: cfg.GroupBy, filters: cfg.filters(), names: names}
+	s := &usageSource{width: cfg.BucketWidth, groupBy: cfg.GroupBy, filters: cfg.filters(), names: names, rows: map[usageKey]accounting.Counters{}}
 	g := func(d string) bool { return slices.Contains(cfg.GroupBy, d) }
 	s.grouped.workspace = g(groupWorkspace)
 	s.grouped.model = g(groupModel)
@@ -75,7 +74,7 @@ func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, t
 		GroupBy:     s.groupBy,
 		Filters:     s.filters,
 	}
-	rows := map[usageKey]accounting.Counters{}
+	rows := s.rows
 	dups := newRepeats(usageDims)
 	return client.UsageReport(ctx, q, func(b *adminapi.UsageBucket) error {
 		clear(rows)
@@ -179,29 +178,19 @@ func setModelResource(rb *metadata.ResourceBuilder, r modelResource) {
 	}
 }
 
-func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k usageKey, c accounting.Counters, skipZero bool) {
-	opts := make([]metadata.MetricAttributeOption, 0, 4)
+func (s *usageSource) record(w *points, k usageKey, c accounting.Counters, skipZero bool) {
+	var name string
 	if k.apiKey != "" {
-		opts = append(opts, metadata.WithAnthropicAPIKeyIDMetricAttribute(k.apiKey))
-		if name := s.names.apiKeyName(k.apiKey); name != "" {
-			opts = append(opts, metadata.WithAnthropicAPIKeyNameMetricAttribute(name))
-		}
+		name = s.names.apiKeyName(k.apiKey)
 	}
-	if k.serviceTier != "" {
-		opts = append(opts, metadata.WithAnthropicServiceTierMetricAttribute(k.serviceTier))
-	}
-	if k.contextWindow != "" {
-		opts = append(opts, metadata.WithAnthropicContextWindowMetricAttribute(k.contextWindow))
-	}
-	if k.inferenceGeo != "" {
-		opts = append(opts, metadata.WithAnthropicInferenceGeoMetricAttribute(k.inferenceGeo))
-	}
+	w.series(opt(keyAPIKeyID, k.apiKey), opt(keyAPIKeyName, name), opt(keyServiceTier, k.serviceTier),
+		opt(keyContextWindow, k.contextWindow), opt(keyInferenceGeo, k.inferenceGeo))
 	for _, t := range usageTokenTypes {
 		if v := c[t.pos]; v != 0 || !skipZero {
-			mb.RecordAnthropicUsageTokensDataPoint(ts, v, t.typ, t.genAI, opts...)
+			w.intPoint(metadata.MetricsInfo.AnthropicUsageTokens.Name, v, req(keyTokenType, t.typ.String()), req(keyGenAITokenType, t.genAI.String()))
 		}
 	}
 	if v := c[usageWebSearch]; v != 0 || !skipZero {
-		mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, v, opts...)
+		w.intPoint(metadata.MetricsInfo.AnthropicUsageWebSearchRequests.Name, v)
 	}
 }

@@ -158,7 +158,6 @@ func (s *Stream[K]) Begin(now time.Time) *Poll[K] {
 		from:    s.watermark,
 		to:      to,
 		final:   final,
-		newIDs:  map[K]SeriesID{},
 		pending: map[int64]map[SeriesID]*entry{},
 		inc:     map[SeriesID]*Counters{},
 	}
@@ -201,13 +200,24 @@ func (p *Poll[K]) Observe(start, end time.Time, rows map[K]Counters) error {
 		pend = make(map[SeriesID]*entry, len(rows))
 		p.pending[b] = pend
 	}
+	if p.newIDs == nil {
+		n := 0
+		if len(p.s.keys) == 0 { // a first poll: every series is new
+			n = len(rows)
+		}
+		p.newIDs = make(map[K]SeriesID, n)
+		p.newKeys = make([]K, 0, n)
+	}
+	// The entries of a bucket live and die with it: one allocation for all.
+	slab := make([]entry, 0, len(rows))
 	revised := false
 	for key, v := range rows {
 		p.Stats.Rows++
 		id := p.id(key)
 		e := pend[id]
 		if e == nil {
-			e = &entry{}
+			slab = append(slab, entry{})
+			e = &slab[len(slab)-1]
 			if c := committed[id]; c != nil {
 				*e = *c
 			}

@@ -14,7 +14,7 @@ package anthropicusagereceiver
 //	              the page from an in-memory http.RoundTripper (no socket):
 //	              decode, the source's per-bucket mapping, Stream.Begin/Observe
 //	              and the emission of pmetric.Metrics;
-//	stage=reread  (steady-state sizes) the same poll after the page was
+//	stage=reread  (not for the largest pages) the same poll after the page was
 //	              committed once: every value is already counted;
 //	stage=scrape  anthropicScraper.scrape against an httptest server that
 //	              returns the page, through the confighttp client.
@@ -72,7 +72,7 @@ type pageSpec struct {
 // minute in steady state: the revision window (1h) plus the open bucket.
 var (
 	usagePageSpecs = []pageSpec{
-		{name: "small", scale: 1, buckets: 1},
+		{name: "small", scale: 1, buckets: 1, reread: true},
 		{name: "medium", scale: 30, buckets: 60, reread: true},
 		{name: "steady", scale: 200, buckets: 61, reread: true},
 		{name: "large", scale: 200, buckets: 1440},

@@ -125,7 +125,7 @@ func (s *anthropicScraper) clientSettings() adminapi.Settings {
 		MaxPages:         s.cfg.MaxPages,
 		Limiter:          s.limiter,
 		Logger:           s.logger,
-		Observer:         requestObserver{s.telemetry},
+		Observer:         newRequestObserver(s.telemetry),
 		Retry: adminapi.RetryPolicy{
 			Enabled:             retry.Enabled,
 			InitialInterval:     retry.InitialInterval,

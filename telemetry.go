@@ -8,32 +8,65 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
 // requestObserver feeds the client's requests into the receiver's own
-// telemetry.
+// telemetry. The attributes of each path's pages and successful requests
+// are the same on every poll, so they are built once.
 type requestObserver struct {
-	tb *metadata.TelemetryBuilder
+	tb    *metadata.TelemetryBuilder
+	paths map[string]pathAttributes // read-only after newRequestObserver
 }
 
-func (o requestObserver) Request(endpoint string, status int, errType string, _ time.Duration) {
-	class := "none"
-	if status > 0 {
-		class = strconv.Itoa(status/100) + "xx"
+type pathAttributes struct {
+	endpoint, succeeded metric.MeasurementOption
+}
+
+func newRequestObserver(tb *metadata.TelemetryBuilder) requestObserver {
+	o := requestObserver{tb: tb, paths: map[string]pathAttributes{}}
+	for _, p := range adminapi.Paths {
+		o.paths[p] = pathAttributes{
+			endpoint:  metric.WithAttributeSet(attribute.NewSet(attribute.String("endpoint", p))),
+			succeeded: requestAttributes(p, "2xx", ""),
+		}
 	}
-	o.tb.AnthropicUsageRequests.Add(context.Background(), 1, metric.WithAttributes(
+	return o
+}
+
+func requestAttributes(endpoint, class, errType string) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(
 		attribute.String("endpoint", endpoint),
 		attribute.String("status_class", class),
 		attribute.String("error_type", errType)))
 }
 
+func (o requestObserver) endpoint(path string) metric.MeasurementOption {
+	if a, ok := o.paths[path]; ok {
+		return a.endpoint
+	}
+	return metric.WithAttributes(attribute.String("endpoint", path))
+}
+
+func (o requestObserver) Request(endpoint string, status int, errType string, _ time.Duration) {
+	if a, ok := o.paths[endpoint]; ok && status/100 == 2 && errType == "" {
+		o.tb.AnthropicUsageRequests.Add(context.Background(), 1, a.succeeded)
+		return
+	}
+	class := "none"
+	if status > 0 {
+		class = strconv.Itoa(status/100) + "xx"
+	}
+	o.tb.AnthropicUsageRequests.Add(context.Background(), 1, requestAttributes(endpoint, class, errType))
+}
+
 func (o requestObserver) Retry(endpoint string) {
-	o.tb.AnthropicUsageRetries.Add(context.Background(), 1, metric.WithAttributes(attribute.String("endpoint", endpoint)))
+	o.tb.AnthropicUsageRetries.Add(context.Background(), 1, o.endpoint(endpoint))
 }
 
 func (o requestObserver) Page(endpoint string, rows int) {
-	attrs := metric.WithAttributes(attribute.String("endpoint", endpoint))
+	attrs := o.endpoint(endpoint)
 	o.tb.AnthropicUsagePages.Add(context.Background(), 1, attrs)
 	o.tb.AnthropicUsageRows.Add(context.Background(), int64(rows), attrs)
 }

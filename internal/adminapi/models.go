@@ -25,6 +25,9 @@ const (
 	PathMe            = "/v1/organizations/me"
 )
 
+// Paths is every path the client reads.
+var Paths = [...]string{PathUsageMessages, PathCostReport, PathClaudeCode, PathWorkspaces, PathAPIKeys, PathUsers, PathMe}
+
 // Bucket widths accepted by the report endpoints.
 const (
 	BucketWidth1m = "1m"

@@ -50,12 +50,12 @@ type claudeCodeSource struct {
 
 // read reads the report one UTC day at a time: the endpoint serves a single
 // date per query.
-func (s *claudeCodeSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[ccKey], onPage adminapi.PageFunc, skip *rowSkips) error {
+func (s *claudeCodeSource) read(ctx context.Context, api reportAPI, from, to time.Time, obs observeFunc[ccKey], onPage adminapi.PageFunc, skip *rowSkips) error {
 	const day = 24 * time.Hour
 	rows := map[ccKey]accounting.Counters{}
 	for d := from; d.Before(to); d = d.Add(day) {
 		clear(rows)
-		err := client.ClaudeCodeReport(ctx, d, func(r *adminapi.ClaudeCodeRecord) error {
+		err := api.ClaudeCodeReport(ctx, d, func(r *adminapi.ClaudeCodeRecord) error {
 			if date, err := adminapi.ParseDate(r.Date); err != nil || !date.Equal(d) {
 				skip.add("record dated outside the requested day")
 				return nil

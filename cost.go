@@ -34,7 +34,7 @@ func newCostSource(cfg CostConfig, names *nameCache) *costSource {
 	}
 }
 
-func (s *costSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[costKey], onPage adminapi.PageFunc, skip *rowSkips) error {
+func (s *costSource) read(ctx context.Context, api reportAPI, from, to time.Time, obs observeFunc[costKey], onPage adminapi.PageFunc, skip *rowSkips) error {
 	q := adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
@@ -44,7 +44,7 @@ func (s *costSource) read(ctx context.Context, client *adminapi.Client, from, to
 	}
 	rows := map[costKey]accounting.Counters{}
 	dups := newRepeats(costDims)
-	err := client.CostReport(ctx, q, func(b *adminapi.CostBucket) error {
+	err := api.CostReport(ctx, q, func(b *adminapi.CostBucket) error {
 		clear(rows)
 		dups.reset()
 		for i := range b.Results {

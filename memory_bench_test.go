@@ -341,8 +341,9 @@ func streamFootprint[K comparable](tb testing.TB, st *accounting.Stream[K], code
 
 // BenchmarkDecodePeakHeap reports the peak heap of decoding the largest
 // pages alone, read from a file as a body is read from the network: the
-// client's json.Decoder, json.Unmarshal of a buffer of the body's size, and
-// the bucket-at-a-time prototype streamBuckets. Run it in a process of its
+// whole page through a json.Decoder (the client before it streamed),
+// json.Unmarshal of a buffer of the body's size, and the client's
+// bucket-at-a-time adminapi.DecodeReportPage. Run it in a process of its
 // own (make bench-memory): pages the other benchmarks keep in memory would
 // count in base-MiB and move the GC's pacing.
 func BenchmarkDecodePeakHeap(b *testing.B) {
@@ -399,10 +400,10 @@ func BenchmarkDecodePeakHeap(b *testing.B) {
 					f := open()
 					defer f.Close()
 					if spec.cost {
-						_, _, err := streamBuckets(f, func(*adminapi.CostBucket) error { return nil })
+						_, err := adminapi.DecodeReportPage(f, func(*adminapi.CostBucket) error { return nil })
 						return err
 					}
-					_, _, err := streamBuckets(f, func(*adminapi.UsageBucket) error { return nil })
+					_, err := adminapi.DecodeReportPage(f, func(*adminapi.UsageBucket) error { return nil })
 					return err
 				}},
 			}

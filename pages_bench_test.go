@@ -3,17 +3,22 @@ package anthropicusagereceiver
 // Benchmarks of one poll on simulator-shaped pages, stage by stage, so that
 // benchstat can compare the stages of one size:
 //
-//	stage=decode  the client's decode alone: json.NewDecoder(body).Decode into
-//	              adminapi.UsagePage / adminapi.CostPage, as Client.once does;
-//	stage=unmarshal, stage=stream  two alternatives to the client's decode,
-//	              for comparison (not what the receiver does): json.Unmarshal
-//	              of the body read into a buffer of its Content-Length, and
-//	              streamBuckets, a decode of one bucket at a time;
-//	stage=poll    the receiver's real path for one poll, bytes in, pdata out:
-//	              streamReport.collect of a started scraper, whose client reads
-//	              the page from an in-memory http.RoundTripper (no socket):
-//	              decode, the source's per-bucket mapping, Stream.Begin/Observe
-//	              and the emission of pmetric.Metrics;
+//	stage=decode  the models alone: json.NewDecoder(body).Decode into
+//	              adminapi.UsagePage / adminapi.CostPage; the baseline of the
+//	              2x target;
+//	stage=unmarshal, stage=stream  two other decodes, for comparison:
+//	              json.Unmarshal of the body read into a buffer of its
+//	              Content-Length, and adminapi.DecodeReportPage, one bucket at
+//	              a time (the client's way);
+//	stage=map     bytes in, pdata out, accounting included: streamReport.collect
+//	              of a started scraper fed the page's bytes through
+//	              adminapi.DecodeReportPage (the client's page decoder): decode,
+//	              the source's per-bucket mapping, Stream.Begin/Observe and the
+//	              emission of pmetric.Metrics; no request;
+//	stage=poll    the same poll through the scraper's adminapi.Client, which
+//	              reads the page from an in-memory http.RoundTripper (no
+//	              socket): the map stage plus building the request, the
+//	              http.Client, the response cap and the client's telemetry;
 //	stage=reread  (not for the largest pages) the same poll after the page was
 //	              committed once: every value is already counted;
 //	stage=scrape  anthropicScraper.scrape against an httptest server that
@@ -27,6 +32,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -282,7 +288,7 @@ func unmarshalStage[P any](b *testing.B, page *benchPage) {
 func streamStage[R any](b *testing.B, page *benchPage) {
 	perRow(b, page, func() {
 		rows := 0
-		_, _, err := streamBuckets(bytes.NewReader(page.body), func(bk *adminapi.Bucket[R]) error {
+		_, err := adminapi.DecodeReportPage(bytes.NewReader(page.body), func(bk *adminapi.Bucket[R]) error {
 			rows += len(bk.Results)
 			return nil
 		})
@@ -292,72 +298,47 @@ func streamStage[R any](b *testing.B, page *benchPage) {
 	})
 }
 
-// streamBuckets is a prototype of the decode BENCHMARKS.md proposes for the
-// client: it walks a report page with json.Decoder.Token and decodes one
-// bucket at a time, handing each to fn before the next is read, so that one
-// bucket (not the page) is in memory and the decoder's buffer stays about
-// the size of a bucket.
-func streamBuckets[R any](r io.Reader, fn func(*adminapi.Bucket[R]) error) (hasMore bool, next *string, err error) {
-	dec := json.NewDecoder(r)
-	delim := func(want json.Delim) error {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := t.(json.Delim); !ok || d != want {
-			return fmt.Errorf("expected %q, found %v", want, t)
-		}
-		return nil
-	}
-	if err := delim('{'); err != nil {
-		return false, nil, err
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return false, nil, err
-		}
-		switch t {
-		case "data":
-			if !dec.More() {
-				return false, nil, fmt.Errorf("data without a value")
-			}
-			if err := delim('['); err != nil {
-				return false, nil, err
-			}
-			for dec.More() {
-				var bk adminapi.Bucket[R]
-				if err := dec.Decode(&bk); err != nil {
-					return false, nil, err
-				}
-				if err := fn(&bk); err != nil {
-					return false, nil, err
-				}
-			}
-			if err := delim(']'); err != nil {
-				return false, nil, err
-			}
-		case "has_more":
-			err = dec.Decode(&hasMore)
-		case "next_page":
-			err = dec.Decode(&next)
-		default:
-			var skip json.RawMessage
-			err = dec.Decode(&skip)
-		}
-		if err != nil {
-			return false, nil, err
-		}
-	}
-	return hasMore, next, delim('}')
+// pageBytes hands a page to the sources as the client's page decoder reads
+// it, without a request: the "bytes in" of the map stage.
+type pageBytes struct{ body []byte }
+
+func (p pageBytes) UsageReport(_ context.Context, _ adminapi.ReportQuery, fn func(*adminapi.UsageBucket) error, onPage adminapi.PageFunc) error {
+	return decodePageBytes(p.body, fn, onPage)
 }
 
-func pollStage(b *testing.B, spec pageSpec, page *benchPage, reread bool) {
+func (p pageBytes) CostReport(_ context.Context, _ adminapi.ReportQuery, fn func(*adminapi.CostBucket) error, onPage adminapi.PageFunc) error {
+	return decodePageBytes(p.body, fn, onPage)
+}
+
+func (pageBytes) ClaudeCodeReport(context.Context, time.Time, func(*adminapi.ClaudeCodeRecord) error) error {
+	return errors.New("the Claude Code report has no benchmark page")
+}
+
+func decodePageBytes[R any](body []byte, fn func(*adminapi.Bucket[R]) error, onPage adminapi.PageFunc) error {
+	more, err := adminapi.DecodeReportPage(bytes.NewReader(body), fn)
+	switch {
+	case err != nil:
+		return err
+	case more:
+		return errors.New("a benchmark page must be the last of its query")
+	case onPage != nil:
+		return onPage(false)
+	}
+	return nil
+}
+
+// pollStage runs the poll of a started scraper on the page: through its
+// client (from an in-memory transport), or from the page's bytes (map).
+func pollStage(b *testing.B, spec pageSpec, page *benchPage, reread, fromBytes bool) {
 	s := startBenchScraper(b, pageConfig("http://127.0.0.1:9", spec), func() time.Time { return benchNow })
 	inMemoryClient(b, s, page.body)
+	var api reportAPI = s.client
+	if fromBytes {
+		api = pageBytes{page.body}
+	}
 	r := s.reports[0]
 	if reread {
-		_, commit, err := r.collect(context.Background(), s.client, benchNow)
+		_, commit, err := r.collect(context.Background(), api, benchNow)
 		require.NoError(b, err)
 		commit()
 		makeDue(r)
@@ -367,7 +348,7 @@ func pollStage(b *testing.B, spec pageSpec, page *benchPage, reread bool) {
 		var commit func()
 		var err error
 		// Never committed: every iteration is the same poll.
-		md, commit, err = r.collect(context.Background(), s.client, benchNow)
+		md, commit, err = r.collect(context.Background(), api, benchNow)
 		if err != nil || commit == nil {
 			b.Fatalf("poll: %v", err)
 		}
@@ -416,9 +397,10 @@ func benchmarkPages(b *testing.B, specs []pageSpec) {
 					streamStage[adminapi.UsageResult](b, page)
 				}
 			})
-			b.Run("stage=poll", func(b *testing.B) { pollStage(b, spec, page, false) })
+			b.Run("stage=map", func(b *testing.B) { pollStage(b, spec, page, false, true) })
+			b.Run("stage=poll", func(b *testing.B) { pollStage(b, spec, page, false, false) })
 			if spec.reread {
-				b.Run("stage=reread", func(b *testing.B) { pollStage(b, spec, page, true) })
+				b.Run("stage=reread", func(b *testing.B) { pollStage(b, spec, page, true, false) })
 			}
 			b.Run("stage=scrape", func(b *testing.B) { scrapeStage(b, spec, page) })
 		})

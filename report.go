@@ -24,7 +24,7 @@ type collector interface {
 	name() string
 	// collect polls the report when it is due and returns the metrics to
 	// emit and the commit to run once the next consumer accepted them.
-	collect(ctx context.Context, client *adminapi.Client, now time.Time) (pmetric.Metrics, func(), error)
+	collect(ctx context.Context, api reportAPI, now time.Time) (pmetric.Metrics, func(), error)
 	// health is read by the receiver's own telemetry, from another
 	// goroutine.
 	health() *reportHealth
@@ -36,6 +36,14 @@ type reportHealth struct {
 	lastSuccess atomic.Int64 // unix nanoseconds of the last committed poll; 0 = none yet
 }
 
+// reportAPI is the reports the sources read: the Admin API client, or in
+// benchmarks pages decoded straight from their bytes.
+type reportAPI interface {
+	UsageReport(ctx context.Context, q adminapi.ReportQuery, fn func(*adminapi.UsageBucket) error, onPage adminapi.PageFunc) error
+	CostReport(ctx context.Context, q adminapi.ReportQuery, fn func(*adminapi.CostBucket) error, onPage adminapi.PageFunc) error
+	ClaudeCodeReport(ctx context.Context, day time.Time, fn func(*adminapi.ClaudeCodeRecord) error) error
+}
+
 // observeFunc takes the rows of one bucket, summed per series.
 type observeFunc[K comparable] func(start, end time.Time, rows map[K]accounting.Counters) error
 
@@ -45,7 +53,7 @@ type source[K comparable, R comparable] interface {
 	// read reads every bucket of [from, to) and hands each one to obs,
 	// calling onPage after each page; rows it cannot use are counted in
 	// skip.
-	read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[K], onPage adminapi.PageFunc, skip *rowSkips) error
+	read(ctx context.Context, api reportAPI, from, to time.Time, obs observeFunc[K], onPage adminapi.PageFunc, skip *rowSkips) error
 	// resource is the resource a series belongs to.
 	resource(key K) R
 	// setResource sets a resource's attributes.
@@ -87,7 +95,7 @@ func (r *streamReport[K, R]) name() string { return r.reportName }
 
 func (r *streamReport[K, R]) health() *reportHealth { return &r.state }
 
-func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Client, now time.Time) (pmetric.Metrics, func(), error) {
+func (r *streamReport[K, R]) collect(ctx context.Context, api reportAPI, now time.Time) (pmetric.Metrics, func(), error) {
 	if now.Before(r.nextPoll.Add(-r.tolerance)) {
 		return r.current(now), nil, nil
 	}
@@ -128,7 +136,7 @@ func (r *streamReport[K, R]) collect(ctx context.Context, client *adminapi.Clien
 		p = r.stream.Begin(now)
 		return nil
 	}
-	err := r.src.read(ctx, client, p.From(), p.To(), observe, onPage, &skip)
+	err := r.src.read(ctx, api, p.From(), p.To(), observe, onPage, &skip)
 	if errors.Is(err, errNotYet) {
 		// Not an outage: the data is not there yet. Read it next interval.
 		r.logger.Debug("Report not available yet for this window", zap.String("report", r.reportName), zap.Error(err))

@@ -65,7 +65,7 @@ func newUsageSource(cfg UsageConfig, names *nameCache) *usageSource {
 	return s
 }
 
-func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, to time.Time, obs observeFunc[usageKey], onPage adminapi.PageFunc, skip *rowSkips) error {
+func (s *usageSource) read(ctx context.Context, api reportAPI, from, to time.Time, obs observeFunc[usageKey], onPage adminapi.PageFunc, skip *rowSkips) error {
 	q := adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
@@ -76,7 +76,7 @@ func (s *usageSource) read(ctx context.Context, client *adminapi.Client, from, t
 	}
 	rows := s.rows
 	dups := newRepeats(usageDims)
-	return client.UsageReport(ctx, q, func(b *adminapi.UsageBucket) error {
+	return api.UsageReport(ctx, q, func(b *adminapi.UsageBucket) error {
 		clear(rows)
 		dups.reset()
 		for i := range b.Results {

@@ -119,6 +119,18 @@ func readReport[R any](ctx context.Context, c *Client, path string, params url.V
 	}
 }
 
+// DecodeReportPage decodes one report page from r as the client does,
+// handing each bucket to fn, and tells whether the page says more follow.
+// It is for benchmarks that start from a page's bytes.
+func DecodeReportPage[R any](r io.Reader, fn func(*Bucket[R]) error) (more bool, err error) {
+	var meta pageMeta
+	err = decodeReportPage(fn, &meta)(r)
+	if cb := (*callbackError)(nil); errors.As(err, &cb) {
+		return false, cb.err
+	}
+	return meta.hasMore, err
+}
+
 // pageMeta is what a report page says besides its buckets.
 type pageMeta struct {
 	hasMore  bool

@@ -324,12 +324,16 @@ func (c *Client) redact(err error) error {
 	return errors.New(strings.ReplaceAll(err.Error(), c.settings.AdminKey, "[REDACTED]"))
 }
 
+// maxRetryAfter bounds the wait a retry-after can impose: a 429 pauses every
+// report, and an absurd value must not stop the receiver for longer.
+const maxRetryAfter = time.Hour
+
 // retryAfter reads retry-after-ms, then retry-after as seconds or an HTTP
 // date, like Anthropic's own SDKs.
 func retryAfter(h http.Header) time.Duration {
 	if v := h.Get("retry-after-ms"); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
+			return boundedWait(ms * float64(time.Millisecond))
 		}
 	}
 	v := h.Get("retry-after")
@@ -337,17 +341,25 @@ func retryAfter(h http.Header) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s * float64(time.Second))
+		return boundedWait(s * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
+		return boundedWait(float64(time.Until(t)))
 	}
 	return 0
+}
+
+// boundedWait is ns nanoseconds within [0, maxRetryAfter]; NaN is 0. A
+// float beyond int64 must not reach the conversion, whose result would be
+// undefined.
+func boundedWait(ns float64) time.Duration {
+	switch {
+	case !(ns > 0):
+		return 0
+	case ns >= float64(maxRetryAfter):
+		return maxRetryAfter
+	}
+	return time.Duration(ns)
 }
 
 // capReader fails with ErrBodyTooLarge instead of silently truncating.

@@ -508,3 +508,53 @@ func mustJSON(t *testing.T, v any) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// A retry-after is the server's word, but not an unbounded one: a 429 pauses
+// every report, so a value of a year (or a garbage number) must not stop the
+// receiver for a year.
+func TestRetryAfterHeader(t *testing.T) {
+	future := time.Now().Add(400 * 24 * time.Hour).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		name, ms, s string
+		want        time.Duration
+	}{
+		{"seconds", "", "3", 3 * time.Second},
+		{"fractional seconds", "", "0.5", 500 * time.Millisecond},
+		{"milliseconds first", "1500", "3", 1500 * time.Millisecond},
+		{"absent", "", "", 0},
+		{"negative", "", "-1", 0},
+		{"not a number", "", "soon", 0},
+		{"NaN", "NaN", "NaN", 0},
+		{"infinite", "", "+Inf", maxRetryAfter},
+		{"a year", "", "31536000", maxRetryAfter},
+		{"overflowing duration", "", "1e300", maxRetryAfter},
+		{"overflowing milliseconds", "1e308", "", maxRetryAfter},
+		{"bad milliseconds, good seconds", "x", "2", 2 * time.Second},
+		{"a date over a year ahead", "", future, maxRetryAfter},
+		{"a date in the past", "", "Mon, 02 Jan 2006 15:04:05 GMT", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.ms != "" {
+				h.Set("retry-after-ms", tt.ms)
+			}
+			if tt.s != "" {
+				h.Set("retry-after", tt.s)
+			}
+			assert.Equal(t, tt.want, retryAfter(h))
+		})
+	}
+}
+
+func TestRetryAfterOfAYearPausesAnHourAtMost(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("retry-after", "31536000")
+		writeJSON(w, 429, errorBody("rate_limit_error", "slow down"))
+	}))
+	defer srv.Close()
+	c, w, _ := newTestClient(t, srv.URL)
+	err := c.UsageReport(context.Background(), usageQuery(), func(*UsageBucket) error { return nil }, nil)
+	require.Error(t, err)
+	assert.LessOrEqual(t, c.settings.Limiter.reserve(w.Now()), maxRetryAfter, "every report waits an hour at most")
+}

@@ -1,10 +1,11 @@
 package adminapi
 
 // Fuzz tests of what the Admin API sends back: arbitrary bytes served as a
-// report page go through the client's real path (Client.UsageReport or
-// CostReport: the request, the response cap, json.Decoder, the pagination
-// checks) and must end in an error or in buckets, never in a panic or a
-// hang. The seed corpora under testdata/fuzz/ run as ordinary tests;
+// report page go through the client's real path (Client.UsageReport,
+// CostReport or ClaudeCodeReport: the request, the response cap, the JSON
+// decoding, the pagination checks) and must end in an error or in buckets,
+// never in a panic or a hang; arbitrary retry-after headers must end in a
+// wait between nothing and maxRetryAfter. The seed corpora under testdata/fuzz/ run as ordinary tests;
 // `make fuzz-smoke` fuzzes each target for a few seconds. The seeds are
 // written by `make fuzz-seeds`, that is
 // `go test -run TestWriteFuzzSeeds ./internal/adminapi -write-fuzz-seeds`.
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -185,6 +187,56 @@ func FuzzParseDate(f *testing.F) {
 	})
 }
 
+func FuzzDecodeClaudeCodePage(f *testing.F) {
+	fs := newFuzzServer(f)
+	day := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		records := 0
+		err := fs.read(t, body, func(ctx context.Context, c *Client) error {
+			return c.ClaudeCodeReport(ctx, day, func(r *ClaudeCodeRecord) error {
+				records++
+				_, _ = ParseDate(r.Date) // what the receiver reads first
+				return nil
+			})
+		})
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				t.Fatalf("context error: %v", err)
+			}
+			return
+		}
+		var p ClaudeCodePage
+		if derr := json.NewDecoder(bytes.NewReader(body)).Decode(&p); derr != nil {
+			t.Fatalf("the client accepted a body the decoder rejects: %v", derr)
+		}
+		if p.HasMore || records != len(p.Data) {
+			t.Fatalf("the client handed over %d records of a page with %d and has_more %v", records, len(p.Data), p.HasMore)
+		}
+	})
+}
+
+// FuzzRetryAfter: whatever the headers say, the wait is between 0 and
+// maxRetryAfter, and a plain number of seconds within it is taken as is.
+func FuzzRetryAfter(f *testing.F) {
+	f.Fuzz(func(t *testing.T, ms, s string) {
+		h := http.Header{}
+		h.Set("retry-after-ms", ms)
+		h.Set("retry-after", s)
+		d := retryAfter(h)
+		if d < 0 || d > maxRetryAfter {
+			t.Fatalf("retry-after-ms %q, retry-after %q: wait %s, outside [0, %s]", ms, s, d, maxRetryAfter)
+		}
+		if _, err := strconv.ParseFloat(ms, 64); err == nil || ms != "" {
+			return
+		}
+		if sec, err := strconv.ParseFloat(s, 64); err == nil && sec > 0 && sec < maxRetryAfter.Seconds() {
+			if want := time.Duration(sec * float64(time.Second)); d != want {
+				t.Fatalf("retry-after %q: wait %s, want %s", s, d, want)
+			}
+		}
+	})
+}
+
 // Seeds.
 
 func fuzzUsageRow(fields string) string {
@@ -286,6 +338,62 @@ func costSeeds(t *testing.T) map[string][]byte {
 	return seeds
 }
 
+func claudeCodeSeeds(t *testing.T) map[string][]byte {
+	record := func(fields string) string {
+		return `{"date":"2026-09-01T00:00:00Z","actor":{"type":"user_actor","email_address":"dev@example.com"},` +
+			`"terminal_type":"vscode","core_metrics":{"num_sessions":1,"lines_of_code":{"added":2,"removed":1},` +
+			`"commits_by_claude_code":0,"pull_requests_by_claude_code":0},"tool_actions":{"edit_tool":{"accepted":1,"rejected":0}},` +
+			`"model_breakdown":[{"model":"claude-sonnet-4-6","tokens":{"input":10,"output":5,"cache_read":0,"cache_creation":0},` +
+			`"estimated_cost":{"currency":"USD","amount":12}}]` + fields + `}`
+	}
+	page := func(records ...string) []byte {
+		return []byte(`{"data":[` + strings.Join(records, ",") + `],"has_more":false,"next_page":null}`)
+	}
+	return map[string][]byte{
+		"reference_example":  readSeed(t, "../simulator/testdata/claude_code_example.json"),
+		"recorded":           readSeed(t, "../../testdata/apiresponses/claude_code.json"),
+		"one_record":         page(record("")),
+		"api_actor":          page(strings.Replace(record(""), `"type":"user_actor","email_address":"dev@example.com"`, `"type":"api_actor","api_key_name":"ci"`, 1)),
+		"date_only":          page(strings.Replace(record(""), "2026-09-01T00:00:00Z", "2026-09-01", 1)),
+		"other_day":          page(strings.Replace(record(""), "2026-09-01T00:00:00Z", "2026-08-31T00:00:00Z", 1)),
+		"string_cost":        page(strings.Replace(record(""), `"amount":12`, `"amount":"12.5"`, 1)),
+		"nan_cost":           page(strings.Replace(record(""), `"amount":12`, `"amount":"NaN"`, 1)),
+		"negative_counts":    page(strings.Replace(record(""), `"num_sessions":1`, `"num_sessions":-1`, 1)),
+		"huge_counts":        page(strings.Replace(record(""), `"num_sessions":1`, `"num_sessions":1e30`, 1)),
+		"null_everything":    page(`{"date":null,"actor":null,"core_metrics":null,"tool_actions":null,"model_breakdown":null}`, `null`),
+		"many_tools":         page(strings.Replace(record(""), `"edit_tool":{"accepted":1,"rejected":0}`, `"a":{"accepted":1},"b":{"rejected":2},"c":null`, 1)),
+		"repeated_record":    page(record(""), record("")),
+		"unknown_fields":     page(record(`,"future":{"x":[1,{"y":null}]}`)),
+		"deeply_nested":      []byte(`{"data":[{"tool_actions":` + strings.Repeat("[", 2000) + strings.Repeat("]", 2000) + `}]}`),
+		"next_page_loop":     []byte(`{"data":[],"has_more":true,"next_page":"again"}`),
+		"has_more_no_cursor": []byte(`{"data":[],"has_more":true,"next_page":null}`),
+		"empty_body":         {},
+		"trailing_garbage":   append(page(record("")), `{"data":[`...),
+		"over_the_cap":       append(page(record("")), strings.Repeat(" ", fuzzMaxBody)...),
+		"error_envelope":     readSeed(t, "../simulator/testdata/error_example.json"),
+		"invalid_utf8":       page(strings.Replace(record(""), "dev@example.com", "ÿþ", 1)),
+	}
+}
+
+var retryAfterSeeds = map[string][]any{
+	"seconds":          {"", "3"},
+	"fraction":         {"", "0.5"},
+	"milliseconds":     {"1500", "3"},
+	"bad_milliseconds": {"x", "2"},
+	"nan":              {"NaN", "NaN"},
+	"inf":              {"", "+Inf"},
+	"a_year":           {"", "31536000"},
+	"overflow":         {"1e308", "1e300"},
+	"negative":         {"-5", "-1"},
+	"http_date":        {"", "Wed, 21 Oct 2037 07:28:00 GMT"},
+	"past_http_date":   {"", "Mon, 02 Jan 2006 15:04:05 GMT"},
+	"hex":              {"0x10", "0x1p-2"},
+	"underscores":      {"1_000", "1_0"},
+	"empty":            {"", ""},
+	"spaces":           {" 5", "5 "},
+	"max_exact":        {"", "3599.999999999"},
+}
+
 func readSeed(t *testing.T, path string) []byte {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -354,6 +462,8 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	}
 	writeCorpus(t, "FuzzDecodeUsagePage", bytesSeeds(usageSeeds(t)))
 	writeCorpus(t, "FuzzDecodeCostPage", bytesSeeds(costSeeds(t)))
+	writeCorpus(t, "FuzzDecodeClaudeCodePage", bytesSeeds(claudeCodeSeeds(t)))
+	writeCorpus(t, "FuzzRetryAfter", retryAfterSeeds)
 	writeCorpus(t, "FuzzNanoCents", stringSeeds(nanoCentsSeeds...))
 	writeCorpus(t, "FuzzParseDate", stringSeeds(
 		"2026-09-01", "2026-09-01T00:00:00Z", "2026-09-01T00:00:00.123456789Z", "2026-09-01T02:00:00+02:00",

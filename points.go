@@ -12,7 +12,7 @@ import (
 
 // Data points are appended here rather than through mdatagen's record
 // functions, which grow each point's attribute map one key at a time: four
-// allocations a point, most of what a one-bucket poll cost (BENCHMARKS.md).
+// allocations a point, half of a one-bucket poll's (BENCHMARKS.md).
 // What the points look like still comes from metadata.yaml: the metrics
 // (name, description, unit, type, temporality), the scope and the resource
 // come from the generated builder, and TestPointsMatchGeneratedBuilder holds

@@ -191,7 +191,21 @@ func TestPointsMatchGeneratedBuilder(t *testing.T) {
 		{ccKey{ccModel, "3f1a", "user_actor", "iTerm.app", "claude-opus-4-6"}, accounting.Counters{1000, 200, 0, 50, 137}},
 		{ccKey{ccCore, "", "", "", ""}, accounting.Counters{}},
 	}
-	for name, cfg := range pointsConfigs() {
+	const input, output = "Claude Sonnet 4.6 Usage - Input Tokens", "Claude Sonnet 4.6 Usage - Output Tokens"
+	costSeries := []series[costKey]{
+		// Two descriptions of the same tokens: summed while the description
+		// attribute is off (its default).
+		{costKey{"wrkspc_a", input, "tokens", "uncached_input_tokens", "claude-sonnet-4-6", "standard", "0-200k", ""}, accounting.Counters{150_000_000_000}},
+		{costKey{"wrkspc_a", input + " (batch)", "tokens", "uncached_input_tokens", "claude-sonnet-4-6", "standard", "0-200k", ""}, accounting.Counters{25_500_000_000}},
+		{costKey{"wrkspc_a", output, "tokens", "output_tokens", "claude-sonnet-4-6", "standard", "0-200k", ""}, accounting.Counters{0}},
+		{costKey{"default", "Web Search", "web_search", "", "", "", "", ""}, accounting.Counters{1_000_000_000}},
+	}
+	configs := pointsConfigs()
+	withDescription := metadata.DefaultMetricsBuilderConfig()
+	withDescription.Metrics.AnthropicCost.EnabledAttributes = append(withDescription.Metrics.AnthropicCost.EnabledAttributes,
+		metadata.AnthropicCostMetricAttributeKeyAnthropicCostDescription)
+	configs["the cost description enabled"] = withDescription
+	for name, cfg := range configs {
 		for _, delta := range []bool{false, true} {
 			t.Run(name+"/delta="+map[bool]string{false: "false", true: "true"}[delta], func(t *testing.T) {
 				us := &usageSource{names: names}
@@ -204,6 +218,15 @@ func TestPointsMatchGeneratedBuilder(t *testing.T) {
 				want = reference(cfg, cc, ccSeries, delta, referenceClaudeCode)
 				got = emitted(cfg, cc, ccSeries, delta)
 				require.NoError(t, pmetrictest.CompareMetrics(want, got), "claude code")
+
+				// The cost metric is recorded by its generated function in
+				// both: what is compared is the emission around it.
+				cs := &costSource{names: names}
+				want = reference(cfg, cs, costSeries, delta, func(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k costKey, c accounting.Counters, skipZero bool) {
+					cs.record(&points{kit: &pointKit{mb: mb}, ts: ts}, k, c, skipZero)
+				})
+				got = emitted(cfg, cs, costSeries, delta)
+				require.NoError(t, pmetrictest.CompareMetrics(want, got), "cost")
 			})
 		}
 	}

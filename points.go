@@ -19,23 +19,21 @@ import (
 // the keys below, and every point, to what the generated record functions
 // make for the same series.
 const (
-	keyTokenType       = "anthropic.token.type"
-	keyGenAITokenType  = "gen_ai.token.type"
-	keyAPIKeyID        = "anthropic.api_key.id"
-	keyAPIKeyName      = "anthropic.api_key.name"
-	keyServiceTier     = "anthropic.service_tier"
-	keyContextWindow   = "anthropic.context_window"
-	keyInferenceGeo    = "anthropic.inference_geo"
-	keyCostDescription = "anthropic.cost.description"
-	keyCostType        = "anthropic.cost.type"
-	keyCCActor         = "anthropic.claude_code.actor"
-	keyCCActorType     = "anthropic.claude_code.actor.type"
-	keyCCTerminalType  = "anthropic.claude_code.terminal.type"
-	keyCCLinesType     = "anthropic.claude_code.lines.type"
-	keyCCTool          = "anthropic.claude_code.tool"
-	keyCCDecision      = "anthropic.claude_code.decision"
-	keyCCTokenType     = "anthropic.claude_code.token.type"
-	keyModel           = "gen_ai.request.model"
+	keyTokenType      = "anthropic.token.type"
+	keyGenAITokenType = "gen_ai.token.type"
+	keyAPIKeyID       = "anthropic.api_key.id"
+	keyAPIKeyName     = "anthropic.api_key.name"
+	keyServiceTier    = "anthropic.service_tier"
+	keyContextWindow  = "anthropic.context_window"
+	keyInferenceGeo   = "anthropic.inference_geo"
+	keyCCActor        = "anthropic.claude_code.actor"
+	keyCCActorType    = "anthropic.claude_code.actor.type"
+	keyCCTerminalType = "anthropic.claude_code.terminal.type"
+	keyCCLinesType    = "anthropic.claude_code.lines.type"
+	keyCCTool         = "anthropic.claude_code.tool"
+	keyCCDecision     = "anthropic.claude_code.decision"
+	keyCCTokenType    = "anthropic.claude_code.token.type"
+	keyModel          = "gen_ai.request.model"
 )
 
 // attr is one attribute of a point. An optional one is left out when it is
@@ -86,14 +84,10 @@ func newPointKit(cfg metadata.MetricsBuilderConfig, settings receiver.Settings) 
 	ms := sm.Metrics()
 	for i := range ms.Len() {
 		m := ms.At(i)
-		switch m.Type() {
-		case pmetric.MetricTypeSum:
-			m.Sum().DataPoints().RemoveIf(func(pmetric.NumberDataPoint) bool { return true })
-		case pmetric.MetricTypeGauge:
-			m.Gauge().DataPoints().RemoveIf(func(pmetric.NumberDataPoint) bool { return true })
-		default:
-			continue
+		if m.Type() != pmetric.MetricTypeSum {
+			continue // every metric of metadata.yaml is a sum
 		}
+		m.Sum().DataPoints().RemoveIf(func(pmetric.NumberDataPoint) bool { return true })
 		k.shells[m.Name()] = m
 		k.order[m.Name()] = i
 	}
@@ -255,11 +249,7 @@ func (p *points) dataPoints(metric string) (pmetric.NumberDataPointSlice, bool) 
 	if shell, ok := p.kit.shells[metric]; ok {
 		m := p.metrics.AppendEmpty()
 		shell.CopyTo(m)
-		if m.Type() == pmetric.MetricTypeGauge {
-			o.dps = m.Gauge().DataPoints()
-		} else {
-			o.dps = m.Sum().DataPoints()
-		}
+		o.dps = m.Sum().DataPoints()
 		o.dps.EnsureCapacity(p.hint * max(1, p.kit.perSeries[metric]))
 		o.enabled = true
 	}

@@ -1,11 +1,12 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
 	"net/http"
 	"sort"
 	"time"
-
-	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 )
 
 var ccTools = [4]string{"edit_tool", "multi_edit_tool", "write_tool", "notebook_edit_tool"}
@@ -17,7 +18,7 @@ type ccModelUse struct{ Input, Output, CacheRead, CacheCreation, Cents int64 }
 
 type ccHourData struct {
 	sessions, added, removed, commits, prs int64
-	tools                                  [4]adminapi.ClaudeCodeAction
+	tools                                  [4]ClaudeCodeToolTruth
 	toolUsed                               [4]bool
 	models                                 [2]ccModelUse
 	modelUsed                              [2]bool
@@ -77,7 +78,7 @@ type ccRecord struct {
 	terminal                               string
 	day                                    time.Time
 	sessions, added, removed, commits, prs int64
-	tools                                  map[string]adminapi.ClaudeCodeAction
+	tools                                  map[string]ClaudeCodeToolTruth
 	models                                 map[string]*ccModelUse
 }
 
@@ -105,10 +106,10 @@ func (s *Simulator) ccRecords(day time.Time, final bool, tNs int64) []*ccRecord 
 					continue
 				}
 				if rec == nil {
-					rec = &ccRecord{actor: a, terminal: term, day: day, tools: map[string]adminapi.ClaudeCodeAction{}, models: map[string]*ccModelUse{}}
+					rec = &ccRecord{actor: a, terminal: term, day: day, tools: map[string]ClaudeCodeToolTruth{}, models: map[string]*ccModelUse{}}
 					if a.AllTools {
 						for _, t := range ccTools {
-							rec.tools[t] = adminapi.ClaudeCodeAction{}
+							rec.tools[t] = ClaudeCodeToolTruth{}
 						}
 					}
 				}

@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
@@ -6,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 )
 
 const (
@@ -314,10 +315,10 @@ func (s *Simulator) handleCost(r *http.Request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if width := q.Get("bucket_width"); width != "" && width != adminapi.BucketWidth1d {
+	if width := q.Get("bucket_width"); width != "" && width != width1d {
 		return nil, badRequest("bucket_width: the cost report supports only \"1d\", got %q", width)
 	}
-	limit, err := parseLimit(q, 1, adminapi.MaxLimit(adminapi.BucketWidth1d), adminapi.DefaultLimit(adminapi.BucketWidth1d), " for the cost report")
+	limit, err := parseLimit(q, 1, bucketWidths[width1d].maxLimit, bucketWidths[width1d].defaultLimit, " for the cost report")
 	if err != nil {
 		return nil, err
 	}

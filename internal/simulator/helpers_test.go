@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
@@ -272,12 +275,32 @@ func keyPaths(t *testing.T, b []byte, mapKeys ...string) []string {
 	return out
 }
 
-// errEnvelope checks an error response: status, error.type, a message
+// listPage and errorEnvelope are the wire shapes of a list page and of an
+// error response as the reference documents them. The client keeps its own
+// unexported; the items of a list page are still decoded into the client's
+// models, which checks that the two agree.
+type listPage[T any] struct {
+	Data    []T     `json:"data"`
+	HasMore bool    `json:"has_more"`
+	FirstID *string `json:"first_id"`
+	LastID  *string `json:"last_id"`
+}
+
+type errorEnvelope struct {
+	Type  string `json:"type"`
+	Error struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"error"`
+	RequestID *string `json:"request_id"`
+}
+
+// requireError checks an error response: status, error.type, a message
 // containing want, and the request-id header equal to the body's request_id.
-func requireError(t *testing.T, r resp, status int, typ, want string) adminapi.ErrorEnvelope {
+func requireError(t *testing.T, r resp, status int, typ, want string) errorEnvelope {
 	t.Helper()
 	require.Equal(t, status, r.Status, "body: %s", r.Body)
-	var env adminapi.ErrorEnvelope
+	var env errorEnvelope
 	require.NoError(t, json.Unmarshal(r.Body, &env), "body: %s", r.Body)
 	require.Equal(t, "error", env.Type)
 	require.Equal(t, typ, env.Error.Type)

@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
@@ -396,7 +399,7 @@ func TestFreezeThenSettleClaudeCode(t *testing.T) {
 			require.Equal(t, w.LinesRemoved, g.CoreMetrics.LinesOfCode.Removed)
 			require.Equal(t, w.Commits, g.CoreMetrics.CommitsByClaudeCode)
 			require.Equal(t, w.PullRequests, g.CoreMetrics.PullRequestsByClaudeCode)
-			require.Equal(t, w.ToolActions, g.ToolActions)
+			require.Equal(t, w.ToolActions, toTruth([]adminapi.ClaudeCodeRecord{g})[0].ToolActions)
 			require.Len(t, g.ModelBreakdown, len(w.Models))
 			for _, m := range g.ModelBreakdown {
 				tm := w.Models[m.Model]
@@ -459,7 +462,10 @@ func toTruth(recs []adminapi.ClaudeCodeRecord) []ClaudeCodeTruthRow {
 			Date: d, Actor: r.Actor.EmailAddress + r.Actor.APIKeyName, ActorType: r.Actor.Type, TerminalType: r.TerminalType,
 			Sessions: r.CoreMetrics.NumSessions, LinesAdded: r.CoreMetrics.LinesOfCode.Added, LinesRemoved: r.CoreMetrics.LinesOfCode.Removed,
 			Commits: r.CoreMetrics.CommitsByClaudeCode, PullRequests: r.CoreMetrics.PullRequestsByClaudeCode,
-			ToolActions: r.ToolActions, Models: map[string]ClaudeCodeModelTruth{},
+			ToolActions: map[string]ClaudeCodeToolTruth{}, Models: map[string]ClaudeCodeModelTruth{},
+		}
+		for tool, a := range r.ToolActions {
+			row.ToolActions[tool] = ClaudeCodeToolTruth{Accepted: a.Accepted, Rejected: a.Rejected}
 		}
 		for _, m := range r.ModelBreakdown {
 			row.Models[m.Model] = ClaudeCodeModelTruth{Input: m.Tokens.Input, Output: m.Tokens.Output, CacheRead: m.Tokens.CacheRead, CacheCreation: m.Tokens.CacheCreation, EstimatedCostCents: m.EstimatedCost.Amount}

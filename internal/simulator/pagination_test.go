@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
@@ -103,7 +106,7 @@ func TestPaginationLists(t *testing.T) {
 		q = cloneValues(q)
 		var ids []string
 		for i := 0; i < 1000; i++ {
-			p := decode[adminapi.ListPage[json.RawMessage]](t, e.getOK(path, q).Body)
+			p := decode[listPage[json.RawMessage]](t, e.getOK(path, q).Body)
 			var page []string
 			for _, raw := range p.Data {
 				var obj struct{ ID string }

@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
@@ -49,6 +52,21 @@ func parseTimeParam(q url.Values, name string, required bool) (time.Time, bool, 
 		return time.Time{}, false, badRequest("%s: invalid RFC 3339 date-time %q (expected e.g. 2025-08-01T00:00:00Z)", name, v)
 	}
 	return t.UTC(), true, nil
+}
+
+// bucketWidth is what the reference documents for one bucket_width of the
+// usage report; the cost report takes 1d only, with the same bounds.
+type bucketWidth struct {
+	d                      time.Duration
+	maxLimit, defaultLimit int
+}
+
+const width1d = "1d"
+
+var bucketWidths = map[string]bucketWidth{
+	"1m":    {time.Minute, 1440, 60},
+	"1h":    {time.Hour, 168, 24},
+	width1d: {24 * time.Hour, 31, 7},
 }
 
 // parseLimit parses `limit` in [lo, hi] with a default.

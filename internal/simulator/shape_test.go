@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
@@ -364,7 +367,7 @@ func TestListShapes(t *testing.T) {
 	e := newEnv(t, Options{})
 
 	r := e.getOK(adminapi.PathWorkspaces, nil)
-	ws := decode[adminapi.ListPage[adminapi.Workspace]](t, r.Body)
+	ws := decode[listPage[adminapi.Workspace]](t, r.Body)
 	require.Len(t, ws.Data, 3, "named workspaces; archived excluded by default")
 	for _, w := range ws.Data {
 		require.Regexp(t, `^wrkspc_01[1-9A-HJ-NP-Za-km-z]{22}$`, w.ID)
@@ -380,7 +383,7 @@ func TestListShapes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.Body, &raw))
 	requireKeys(t, raw.Data[0], []string{"id", "type", "name", "created_at", "archived_at", "display_color", "tags", "data_residency"})
 
-	all := decode[adminapi.ListPage[adminapi.Workspace]](t, e.getOK(adminapi.PathWorkspaces, vals("include_archived", "true")).Body)
+	all := decode[listPage[adminapi.Workspace]](t, e.getOK(adminapi.PathWorkspaces, vals("include_archived", "true")).Body)
 	require.Len(t, all.Data, 4)
 	archived := 0
 	for _, w := range all.Data {
@@ -391,7 +394,7 @@ func TestListShapes(t *testing.T) {
 	require.Equal(t, 1, archived)
 
 	r = e.getOK(adminapi.PathAPIKeys, vals("limit", "1000"))
-	keys := decode[adminapi.ListPage[adminapi.APIKey]](t, r.Body)
+	keys := decode[listPage[adminapi.APIKey]](t, r.Body)
 	require.Len(t, keys.Data, 5*2, "2 keys in each of default + 3 named + archived workspace")
 	statuses := map[string]int{}
 	nullWS := 0
@@ -415,7 +418,7 @@ func TestListShapes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.Body, &rawKeys))
 	requireKeys(t, rawKeys.Data[0], []string{"id", "type", "name", "status", "created_at", "created_by", "expires_at", "partial_key_hint", "workspace_id"})
 
-	inactive := decode[adminapi.ListPage[adminapi.APIKey]](t, e.getOK(adminapi.PathAPIKeys, vals("status", "inactive")).Body)
+	inactive := decode[listPage[adminapi.APIKey]](t, e.getOK(adminapi.PathAPIKeys, vals("status", "inactive")).Body)
 	require.Len(t, inactive.Data, 1)
 	// The inactive key still has usage history.
 	hist := e.sim.TruthUsage(TruthQuery{StartingAt: e.sim.Origin(), EndingAt: testStart, Filters: map[string][]string{"api_key_ids": {inactive.Data[0].ID}}})
@@ -424,26 +427,26 @@ func TestListShapes(t *testing.T) {
 	// ... which stops when it was deactivated; likewise for expired keys.
 	for _, st := range []string{"inactive", "expired", "archived"} {
 		var ids []string
-		for _, k := range decode[adminapi.ListPage[adminapi.APIKey]](t, e.getOK(adminapi.PathAPIKeys, vals("status", st)).Body).Data {
+		for _, k := range decode[listPage[adminapi.APIKey]](t, e.getOK(adminapi.PathAPIKeys, vals("status", st)).Body).Data {
 			ids = append(ids, k.ID)
 		}
 		require.NotEmpty(t, ids)
 		require.Empty(t, e.sim.TruthUsage(TruthQuery{StartingAt: testStart.Add(-24 * time.Hour), EndingAt: testStart, Filters: map[string][]string{"api_key_ids": ids}}), st)
 	}
-	wsKeys := decode[adminapi.ListPage[adminapi.APIKey]](t, e.getOK(adminapi.PathAPIKeys, vals("workspace_id", ws.Data[0].ID)).Body)
+	wsKeys := decode[listPage[adminapi.APIKey]](t, e.getOK(adminapi.PathAPIKeys, vals("workspace_id", ws.Data[0].ID)).Body)
 	require.Len(t, wsKeys.Data, 2)
 	for _, k := range wsKeys.Data {
 		require.Equal(t, ws.Data[0].ID, *k.WorkspaceID)
 	}
 
-	users := decode[adminapi.ListPage[adminapi.User]](t, e.getOK(adminapi.PathUsers, nil).Body)
+	users := decode[listPage[adminapi.User]](t, e.getOK(adminapi.PathUsers, nil).Body)
 	require.Len(t, users.Data, 5)
 	for _, u := range users.Data {
 		require.Regexp(t, `^user_01`, u.ID)
 		require.Equal(t, "user", u.Type)
 		require.Contains(t, []string{"user", "developer", "billing", "admin", "claude_code_user"}, u.Role)
 	}
-	one := decode[adminapi.ListPage[adminapi.User]](t, e.getOK(adminapi.PathUsers, vals("email", users.Data[1].Email)).Body)
+	one := decode[listPage[adminapi.User]](t, e.getOK(adminapi.PathUsers, vals("email", users.Data[1].Email)).Body)
 	require.Len(t, one.Data, 1)
 	require.Equal(t, users.Data[1].ID, one.Data[0].ID)
 
@@ -508,21 +511,21 @@ func TestReferenceExamples(t *testing.T) {
 	})
 	t.Run("workspaces", func(t *testing.T) {
 		ex := read("workspaces_example.json")
-		p := decode[adminapi.ListPage[adminapi.Workspace]](t, ex)
+		p := decode[listPage[adminapi.Workspace]](t, ex)
 		require.Equal(t, "Production", p.Data[0].Name)
 		got := e.getOK(adminapi.PathWorkspaces, nil).Body
 		require.Equal(t, keyPaths(t, ex, "tags"), keyPaths(t, got, "tags"))
 	})
 	t.Run("api_keys", func(t *testing.T) {
 		ex := read("api_keys_example.json")
-		p := decode[adminapi.ListPage[adminapi.APIKey]](t, ex)
+		p := decode[listPage[adminapi.APIKey]](t, ex)
 		require.Equal(t, "wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ", *p.Data[0].WorkspaceID)
 		got := e.getOK(adminapi.PathAPIKeys, vals("status", "expired")).Body
 		require.Equal(t, keyPaths(t, ex), keyPaths(t, got))
 	})
 	t.Run("error", func(t *testing.T) {
 		ex := read("error_example.json")
-		env := decode[adminapi.ErrorEnvelope](t, ex)
+		env := decode[errorEnvelope](t, ex)
 		require.Equal(t, "not_found_error", env.Error.Type)
 		got := e.get("/v1/organizations/nope", nil).Body
 		require.Equal(t, keyPaths(t, ex), keyPaths(t, got))

@@ -1,11 +1,12 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
 	"fmt"
 	"net/url"
 	"time"
-
-	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 )
 
 // TruthQuery selects a window and a grouping for the Truth functions.
@@ -58,17 +59,23 @@ type CostTruthRow struct {
 
 // ClaudeCodeTruthRow is the FINAL record of one (day, actor, terminal type).
 type ClaudeCodeTruthRow struct {
-	Date         time.Time                            `json:"date"`
-	Actor        string                               `json:"actor"`      // email (user_actor) or API key name (api_actor)
-	ActorType    string                               `json:"actor_type"` // user_actor | api_actor
-	TerminalType string                               `json:"terminal_type"`
-	Sessions     int64                                `json:"num_sessions"`
-	LinesAdded   int64                                `json:"lines_added"`
-	LinesRemoved int64                                `json:"lines_removed"`
-	Commits      int64                                `json:"commits"`
-	PullRequests int64                                `json:"pull_requests"`
-	ToolActions  map[string]adminapi.ClaudeCodeAction `json:"tool_actions"`
-	Models       map[string]ClaudeCodeModelTruth      `json:"models"`
+	Date         time.Time                       `json:"date"`
+	Actor        string                          `json:"actor"`      // email (user_actor) or API key name (api_actor)
+	ActorType    string                          `json:"actor_type"` // user_actor | api_actor
+	TerminalType string                          `json:"terminal_type"`
+	Sessions     int64                           `json:"num_sessions"`
+	LinesAdded   int64                           `json:"lines_added"`
+	LinesRemoved int64                           `json:"lines_removed"`
+	Commits      int64                           `json:"commits"`
+	PullRequests int64                           `json:"pull_requests"`
+	ToolActions  map[string]ClaudeCodeToolTruth  `json:"tool_actions"`
+	Models       map[string]ClaudeCodeModelTruth `json:"models"`
+}
+
+// ClaudeCodeToolTruth counts the accepted and rejected proposals of one tool.
+type ClaudeCodeToolTruth struct {
+	Accepted int64 `json:"accepted"`
+	Rejected int64 `json:"rejected"`
 }
 
 // ClaudeCodeModelTruth is the token use and estimated cost of one model.
@@ -191,7 +198,7 @@ func (s *Simulator) TruthClaudeCode(q TruthQuery) []ClaudeCodeTruthRow {
 			row := ClaudeCodeTruthRow{
 				Date: day, Actor: r.actor.name(), ActorType: r.actor.actorType(), TerminalType: r.terminal,
 				Sessions: r.sessions, LinesAdded: r.added, LinesRemoved: r.removed, Commits: r.commits, PullRequests: r.prs,
-				ToolActions: map[string]adminapi.ClaudeCodeAction{}, Models: map[string]ClaudeCodeModelTruth{},
+				ToolActions: map[string]ClaudeCodeToolTruth{}, Models: map[string]ClaudeCodeModelTruth{},
 			}
 			for k, v := range r.tools {
 				row.ToolActions[k] = v

@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package simulator
 
 import (
@@ -7,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 )
 
 // usageSpec is the grouping and filtering of a usage query.
@@ -289,13 +290,14 @@ func (s *Simulator) handleUsage(r *http.Request) (any, *apiError) {
 	}
 	width := q.Get("bucket_width")
 	if width == "" {
-		width = adminapi.BucketWidth1d
+		width = width1d
 	}
-	w := adminapi.WidthDuration(width)
-	if w == 0 {
+	bw, ok := bucketWidths[width]
+	if !ok {
 		return nil, badRequest("bucket_width: unknown value %q; allowed values: \"1m\", \"1h\", \"1d\"", width)
 	}
-	limit, err := parseLimit(q, 1, adminapi.MaxLimit(width), adminapi.DefaultLimit(width), " for bucket_width "+width)
+	w := bw.d
+	limit, err := parseLimit(q, 1, bw.maxLimit, bw.defaultLimit, " for bucket_width "+width)
 	if err != nil {
 		return nil, err
 	}

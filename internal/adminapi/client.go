@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package adminapi
 
 import (
@@ -6,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,7 +16,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 )
 
 // Version is sent in the User-Agent header as the receiver's version.
@@ -23,28 +28,69 @@ const Version = "0.1.0"
 // AnthropicVersion is the API version every example of the Admin API uses.
 const AnthropicVersion = "2023-06-01"
 
-// RetryPolicy bounds how failed requests are repeated. The scrape's context
-// bounds it too: nothing waits past its deadline.
-type RetryPolicy struct {
-	Enabled             bool
-	InitialInterval     time.Duration
-	MaxInterval         time.Duration
-	Multiplier          float64
-	RandomizationFactor float64
-	MaxElapsedTime      time.Duration // 0 = only the context bounds retries
+// Settings configure a Client. New fills in nothing: the receiver's factory
+// owns every default.
+type Settings struct {
+	Endpoint          string // base URL, e.g. https://api.anthropic.com
+	AdminKey          string
+	UserAgent         string // optional
+	MaxResponseBytes  int64
+	MaxPages          int
+	RequestsPerMinute int // average rate of everything the client sends
+	Burst             int // requests that may go back to back
+	// Retry bounds how failed requests are repeated. The request's context
+	// bounds it too: nothing waits past its deadline.
+	Retry    configretry.BackOffConfig
+	Logger   *zap.Logger // required
+	Observer Observer    // optional, told about every request
 }
 
-// Settings configure a Client.
-type Settings struct {
-	Endpoint         string // base URL, e.g. https://api.anthropic.com
-	AdminKey         string
-	UserAgent        string
-	MaxResponseBytes int64
-	MaxPages         int
-	Retry            RetryPolicy
-	Limiter          *Limiter
-	Logger           *zap.Logger
-	Observer         Observer // optional, told about every request
+// validate names every bad setting.
+func (s *Settings) validate() (*url.URL, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	base, err := url.Parse(strings.TrimRight(s.Endpoint, "/"))
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		bad("Endpoint %q is not an absolute URL", s.Endpoint)
+	}
+	if s.AdminKey == "" {
+		bad("AdminKey is empty")
+	}
+	if s.MaxResponseBytes <= 0 {
+		bad("MaxResponseBytes must be positive, got %d", s.MaxResponseBytes)
+	}
+	if s.MaxPages <= 0 {
+		bad("MaxPages must be positive, got %d", s.MaxPages)
+	}
+	if s.RequestsPerMinute <= 0 {
+		bad("RequestsPerMinute must be positive, got %d", s.RequestsPerMinute)
+	}
+	if s.Burst <= 0 {
+		bad("Burst must be positive, got %d", s.Burst)
+	}
+	if s.Logger == nil {
+		bad("Logger is nil")
+	}
+	if r := s.Retry; r.Enabled {
+		if err := r.Validate(); err != nil {
+			bad("Retry: %w", err)
+		}
+		// ExponentialBackOff reads a MaxInterval of 0 as a cap of 0 and a
+		// Multiplier below 1 as a shrinking wait, not as "no cap" and "constant".
+		if r.InitialInterval <= 0 {
+			bad("Retry.InitialInterval must be positive, got %s", r.InitialInterval)
+		}
+		if r.MaxInterval < r.InitialInterval {
+			bad("Retry.MaxInterval (%s) must not be less than Retry.InitialInterval (%s)", r.MaxInterval, r.InitialInterval)
+		}
+		if r.Multiplier < 1 {
+			bad("Retry.Multiplier must be at least 1, got %g", r.Multiplier)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("adminapi settings: %w", errors.Join(errs...))
+	}
+	return base, nil
 }
 
 // Observer learns about each HTTP request the client sends, for the
@@ -62,44 +108,21 @@ type Client struct {
 	base     *url.URL
 	settings Settings
 	clock    clock
+	// limiter is shared by every request of the client: Anthropic supports
+	// polling about once a minute, with short bursts for pagination.
+	limiter *rate.Limiter
 
-	mu        sync.Mutex
-	limitCaps map[string]int // per endpoint: a smaller limit after a page outgrew the cap
-}
-
-func (c *Client) limitCap(path string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.limitCaps[path]
-}
-
-func (c *Client) setLimitCap(path string, limit int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.limitCaps == nil {
-		c.limitCaps = map[string]int{}
-	}
-	c.limitCaps[path] = limit
+	mu          sync.Mutex
+	pausedUntil time.Time      // after a 429, no request leaves before this
+	limitCaps   map[string]int // per endpoint: a smaller limit after a page outgrew the cap
 }
 
 // New wraps an HTTP client built from confighttp. It installs a redirect
-// policy that never sends the admin key to another host.
+// policy that never sends the admin key to another host or scheme.
 func New(hc *http.Client, s Settings) (*Client, error) {
-	base, err := url.Parse(strings.TrimRight(s.Endpoint, "/"))
-	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, fmt.Errorf("endpoint %q is not an absolute URL", s.Endpoint)
-	}
-	if s.Logger == nil {
-		s.Logger = zap.NewNop()
-	}
-	if s.Limiter == nil {
-		s.Limiter = NewLimiter(60, 10)
-	}
-	if s.MaxPages <= 0 {
-		s.MaxPages = 1000
-	}
-	if s.MaxResponseBytes <= 0 {
-		s.MaxResponseBytes = 256 << 20
+	base, err := s.validate()
+	if err != nil {
+		return nil, err
 	}
 	c := *hc
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -113,18 +136,30 @@ func New(hc *http.Client, s Settings) (*Client, error) {
 		}
 		return nil
 	}
-	return &Client{http: &c, base: base, settings: s, clock: realClock{}}, nil
+	return &Client{
+		http:      &c,
+		base:      base,
+		settings:  s,
+		clock:     realClock{},
+		limiter:   rate.NewLimiter(rate.Limit(float64(s.RequestsPerMinute)/60), s.Burst),
+		limitCaps: map[string]int{},
+	}, nil
+}
+
+func (c *Client) limitCap(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.limitCaps[path]
+}
+
+func (c *Client) setLimitCap(path string, limit int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.limitCaps[path] = limit
 }
 
 // decodeFunc reads a 2xx body.
 type decodeFunc func(io.Reader) error
-
-// callbackError carries an error of the caller's callback out of a decode:
-// it is not a failed request, and is never retried.
-type callbackError struct{ err error }
-
-func (e *callbackError) Error() string { return e.err.Error() }
-func (e *callbackError) Unwrap() error { return e.err }
 
 // decodeJSON decodes one JSON value into out; anything after it is an
 // error, not something to ignore.
@@ -149,33 +184,46 @@ func expectEOF(dec *json.Decoder) error {
 }
 
 // get sends one GET with retries and hands a 2xx body to decode. A retried
-// request decodes again from the start: callbacks see its data again.
+// request decodes again from the start.
+//
+// The loop is written here rather than with backoff.Retry: in v5.0.3 Retry
+// measures elapsed time with time.Since and waits on a real timer (its
+// withTimer option is unexported), so tests could not run it on a fake
+// clock, and it has no hook for the shared 429 pause or the deadline check.
+// The intervals come from backoff.ExponentialBackOff.
 func (c *Client) get(ctx context.Context, path string, params url.Values, decode decodeFunc) error {
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = params.Encode()
 	started := c.clock.Now()
 	policy := c.settings.Retry
+	var bo *backoff.ExponentialBackOff
 	for attempt := 1; ; attempt++ {
 		err := c.once(ctx, path, u.String(), decode)
 		if err == nil {
 			return nil
 		}
-		var cb *callbackError
-		if errors.As(err, &cb) {
-			return cb.err
-		}
 		if ctx.Err() != nil || !policy.Enabled || !retryable(err) {
 			return err
 		}
-		wait := backoff(policy, attempt)
+		if bo == nil {
+			bo = &backoff.ExponentialBackOff{
+				InitialInterval:     policy.InitialInterval,
+				RandomizationFactor: policy.RandomizationFactor,
+				Multiplier:          policy.Multiplier,
+				MaxInterval:         policy.MaxInterval,
+			}
+			bo.Reset()
+		}
+		wait := bo.NextBackOff()
 		var ae *APIError
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			wait = ae.RetryAfter
 		}
 		if ae != nil && ae.StatusCode == http.StatusTooManyRequests {
-			// Every report shares the limiter: a 429 holds all of them back.
-			c.settings.Limiter.PauseUntil(c.clock.Now().Add(wait))
+			// The rate limit is the organization's: a 429 on one endpoint
+			// holds back every request of the client.
+			c.pauseUntil(c.clock.Now().Add(wait))
 		}
 		if policy.MaxElapsedTime > 0 && c.clock.Now().Sub(started)+wait > policy.MaxElapsedTime {
 			return fmt.Errorf("giving up after %d attempts: %w", attempt, err)
@@ -190,21 +238,6 @@ func (c *Client) get(ctx context.Context, path string, params url.Values, decode
 			return err
 		}
 	}
-}
-
-func backoff(p RetryPolicy, attempt int) time.Duration {
-	d := float64(p.InitialInterval)
-	for i := 1; i < attempt; i++ {
-		d *= max(p.Multiplier, 1)
-		if p.MaxInterval > 0 && d > float64(p.MaxInterval) {
-			d = float64(p.MaxInterval)
-			break
-		}
-	}
-	if r := p.RandomizationFactor; r > 0 {
-		d *= 1 - r + 2*r*rand.Float64()
-	}
-	return time.Duration(d)
 }
 
 // retryable: the statuses the API documents as transient, and transport
@@ -230,15 +263,18 @@ type redirectError struct{ err error }
 func (e *redirectError) Error() string { return e.err.Error() }
 func (e *redirectError) Unwrap() error { return e.err }
 
+// errorEnvelope is the body of every error response.
+type errorEnvelope struct {
+	Error struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"error"`
+	RequestID *string `json:"request_id"`
+}
+
 func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFunc) (err error) {
-	waitStart := c.clock.Now()
-	if err := c.settings.Limiter.Wait(ctx); err != nil {
+	if err := c.waitTurn(ctx); err != nil {
 		return err
-	}
-	if o := c.settings.Observer; o != nil {
-		if d := c.clock.Now().Sub(waitStart); d > 0 {
-			o.RateLimitWait(d)
-		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, http.NoBody)
 	if err != nil {
@@ -257,8 +293,7 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 		if o := c.settings.Observer; o != nil {
 			o.Request(path, status, errType, time.Since(start))
 		}
-		var cb *callbackError
-		if err != nil && ctx.Err() == nil && !errors.As(err, &cb) {
+		if err != nil && ctx.Err() == nil {
 			c.settings.Logger.Warn("Admin API request failed",
 				zap.String("endpoint", path),
 				zap.Int("status", status),
@@ -283,7 +318,7 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 	body := &capReader{r: resp.Body, left: c.settings.MaxResponseBytes}
 	if status < 200 || status > 299 {
 		ae := &APIError{Endpoint: path, StatusCode: status, RequestID: reqID, RetryAfter: retryAfter(resp.Header)}
-		var env ErrorEnvelope
+		var env errorEnvelope
 		if json.NewDecoder(io.LimitReader(body, 64<<10)).Decode(&env) == nil {
 			ae.Type, ae.Message = env.Error.Type, env.Error.Message
 			if ae.RequestID == "" && env.RequestID != nil {
@@ -297,10 +332,6 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 		return ae
 	}
 	if err := decode(body); err != nil {
-		var cb *callbackError
-		if errors.As(err, &cb) {
-			return err
-		}
 		errType = "decode"
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -312,7 +343,7 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 
 // redact removes the admin key from anything a server might echo back.
 func (c *Client) redact(err error) error {
-	if err == nil || c.settings.AdminKey == "" || !strings.Contains(err.Error(), c.settings.AdminKey) {
+	if err == nil || !strings.Contains(err.Error(), c.settings.AdminKey) {
 		return err
 	}
 	var ae *APIError

@@ -1,9 +1,12 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package adminapi
 
 // Fuzz tests of what the Admin API sends back: arbitrary bytes served as a
 // report page go through the client's real path (Client.UsageReport,
 // CostReport or ClaudeCodeReport: the request, the response cap, the JSON
-// decoding, the pagination checks) and must end in an error or in buckets,
+// decoding, the paginator's checks) and must end in an error or in pages,
 // never in a panic or a hang; arbitrary retry-after headers must end in a
 // wait between nothing and maxRetryAfter. The seed corpora under testdata/fuzz/ run as ordinary tests;
 // `make fuzz-smoke` fuzzes each target for a few seconds. The seeds are
@@ -26,6 +29,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 var writeFuzzSeeds = flag.Bool("write-fuzz-seeds", false, "rewrite the seed corpora under testdata/fuzz from the seeds in the fuzz tests")
@@ -59,12 +64,13 @@ func (fs *fuzzServer) RoundTrip(req *http.Request) (*http.Response, error) {
 func newFuzzServer(f *testing.F) *fuzzServer {
 	fs := &fuzzServer{}
 	c, err := New(&http.Client{Transport: fs}, Settings{
-		Endpoint:         "https://admin-api.fuzz.invalid",
-		AdminKey:         "sk-ant-admin01-fuzz",
-		MaxResponseBytes: fuzzMaxBody,
-		MaxPages:         3,
-		Limiter:          NewLimiter(1<<30, 1<<20),
-		Retry:            RetryPolicy{Enabled: false},
+		Endpoint:          "https://admin-api.fuzz.invalid",
+		AdminKey:          "sk-ant-admin01-fuzz",
+		MaxResponseBytes:  fuzzMaxBody,
+		MaxPages:          3,
+		RequestsPerMinute: 1 << 30,
+		Burst:             1 << 20,
+		Logger:            zap.NewNop(),
 	})
 	if err != nil {
 		f.Fatal(err)
@@ -96,8 +102,8 @@ var fuzzQuery = ReportQuery{
 }
 
 // checkAgainstDecoder: when the client succeeded, the body's first JSON
-// value is a page without a next page, and the client handed over exactly
-// its buckets.
+// value is a page without a next page, and the client yielded exactly its
+// buckets and rows.
 func checkAgainstDecoder[R any](t *testing.T, body []byte, err error, buckets, rows int) {
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -120,7 +126,7 @@ func checkAgainstDecoder[R any](t *testing.T, body []byte, err error, buckets, r
 		want += len(b.Results)
 	}
 	if buckets != len(p.Data) || rows != want {
-		t.Fatalf("the client handed over %d buckets and %d rows; the page has %d and %d", buckets, rows, len(p.Data), want)
+		t.Fatalf("the client yielded %d buckets and %d rows; the page has %d and %d", buckets, rows, len(p.Data), want)
 	}
 }
 
@@ -129,11 +135,16 @@ func FuzzDecodeUsagePage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		buckets, rows := 0, 0
 		err := fs.read(t, body, func(ctx context.Context, c *Client) error {
-			return c.UsageReport(ctx, fuzzQuery, func(b *UsageBucket) error {
-				buckets++
-				rows += len(b.Results)
-				return nil
-			}, func(bool) error { return nil })
+			for p, err := range c.UsageReport(ctx, fuzzQuery) {
+				if err != nil {
+					return err
+				}
+				for _, b := range p.Data {
+					buckets++
+					rows += len(b.Results)
+				}
+			}
+			return nil
 		})
 		checkAgainstDecoder[UsageResult](t, body, err, buckets, rows)
 	})
@@ -146,17 +157,22 @@ func FuzzDecodeCostPage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		buckets, rows := 0, 0
 		err := fs.read(t, body, func(ctx context.Context, c *Client) error {
-			return c.CostReport(ctx, q, func(b *CostBucket) error {
-				buckets++
-				rows += len(b.Results)
-				for i := range b.Results {
-					// What the receiver does with every amount.
-					if n, err := b.Results[i].Amount.NanoCents(); err == nil {
-						_ = NanoCentsToDollars(n)
+			for p, err := range c.CostReport(ctx, q) {
+				if err != nil {
+					return err
+				}
+				for _, b := range p.Data {
+					buckets++
+					rows += len(b.Results)
+					for i := range b.Results {
+						// What the receiver does with every amount.
+						if n, err := b.Results[i].Amount.NanoCents(); err == nil {
+							_ = NanoCentsToDollars(n)
+						}
 					}
 				}
-				return nil
-			}, nil)
+			}
+			return nil
 		})
 		checkAgainstDecoder[CostResult](t, body, err, buckets, rows)
 	})
@@ -193,11 +209,16 @@ func FuzzDecodeClaudeCodePage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		records := 0
 		err := fs.read(t, body, func(ctx context.Context, c *Client) error {
-			return c.ClaudeCodeReport(ctx, day, func(r *ClaudeCodeRecord) error {
-				records++
-				_, _ = ParseDate(r.Date) // what the receiver reads first
-				return nil
-			})
+			for p, err := range c.ClaudeCodeReport(ctx, day) {
+				if err != nil {
+					return err
+				}
+				for _, r := range p.Data {
+					records++
+					_, _ = ParseDate(r.Date) // what the receiver reads first
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -210,7 +231,7 @@ func FuzzDecodeClaudeCodePage(f *testing.F) {
 			t.Fatalf("the client accepted a body the decoder rejects: %v", derr)
 		}
 		if p.HasMore || records != len(p.Data) {
-			t.Fatalf("the client handed over %d records of a page with %d and has_more %v", records, len(p.Data), p.HasMore)
+			t.Fatalf("the client yielded %d records of a page with %d and has_more %v", records, len(p.Data), p.HasMore)
 		}
 	})
 }

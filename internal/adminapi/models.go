@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package adminapi is a small, typed client for the Anthropic Admin API
 // endpoints the receiver reads: the Messages usage report, the cost report,
 // the Claude Code analytics report and the id-to-name lookups.
@@ -46,19 +49,6 @@ func MaxLimit(bucketWidth string) int {
 		return 168
 	case BucketWidth1d:
 		return 31
-	}
-	return 0
-}
-
-// DefaultLimit is the API's default `limit` for a bucket width.
-func DefaultLimit(bucketWidth string) int {
-	switch bucketWidth {
-	case BucketWidth1m:
-		return 60
-	case BucketWidth1h:
-		return 24
-	case BucketWidth1d:
-		return 7
 	}
 	return 0
 }
@@ -251,15 +241,6 @@ func ParseDate(s string) (time.Time, error) {
 	return time.Parse(time.DateOnly, s)
 }
 
-// ListPage is a page of an id-cursor list endpoint (workspaces, API keys,
-// users). FirstID and LastID are null when Data is empty.
-type ListPage[T any] struct {
-	Data    []T     `json:"data"`
-	HasMore bool    `json:"has_more"`
-	FirstID *string `json:"first_id"`
-	LastID  *string `json:"last_id"`
-}
-
 // Workspace is an item of GET /v1/organizations/workspaces.
 type Workspace struct {
 	ID           string     `json:"id"`
@@ -296,14 +277,4 @@ type Organization struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	Type string `json:"type"`
-}
-
-// ErrorEnvelope is the body of every error response.
-type ErrorEnvelope struct {
-	Type  string `json:"type"`
-	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-	RequestID *string `json:"request_id"`
 }

@@ -1,25 +1,14 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package adminapi
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
-// Limiter is a token bucket shared by every report of one receiver, so that
-// a 429 on one endpoint slows all of them down: Anthropic supports polling
-// about once a minute with short bursts for pagination.
-type Limiter struct {
-	mu       sync.Mutex
-	interval time.Duration // time to earn one token
-	burst    float64
-	tokens   float64
-	last     time.Time
-	pausedTo time.Time
-	clock    clock
-}
-
-// clock is time as the client and limiter see it; tests replace it.
+// clock is time as the client sees it; tests replace it.
 type clock interface {
 	Now() time.Time
 	Sleep(ctx context.Context, d time.Duration) error
@@ -40,62 +29,61 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// NewLimiter allows perMinute requests a minute on average and up to burst
-// back to back.
-func NewLimiter(perMinute, burst int) *Limiter {
-	if perMinute <= 0 {
-		perMinute = 1
+// waitTurn blocks until the shared pause after a 429 is over and the rate
+// limiter lets a request go, or ctx ends.
+//
+// It reserves with ReserveN at the client's clock instead of calling
+// rate.Limiter.Wait, which reads time.Now and waits on a real timer: tests
+// run the client on a fake clock and never sleep.
+func (c *Client) waitTurn(ctx context.Context) error {
+	start := c.clock.Now()
+	if err := c.waitPause(ctx); err != nil {
+		return err
 	}
-	if burst <= 0 {
-		burst = 1
+	now := c.clock.Now()
+	r := c.limiter.ReserveN(now, 1) // always OK: New checked Burst >= 1
+	if d := r.DelayFrom(now); d > 0 {
+		if err := c.clock.Sleep(ctx, d); err != nil {
+			r.CancelAt(c.clock.Now())
+			return err
+		}
 	}
-	return &Limiter{
-		interval: time.Minute / time.Duration(perMinute),
-		burst:    float64(burst),
-		tokens:   float64(burst),
-		last:     time.Now(),
-		clock:    realClock{},
+	// Another request may have met a 429 while this one waited for its token.
+	if err := c.waitPause(ctx); err != nil {
+		return err
 	}
+	if o := c.settings.Observer; o != nil {
+		if d := c.clock.Now().Sub(start); d > 0 {
+			o.RateLimitWait(d)
+		}
+	}
+	return nil
 }
 
-// Wait blocks until a request may be sent or ctx ends.
-func (l *Limiter) Wait(ctx context.Context) error {
+// waitPause sleeps until no pause holds requests back.
+func (c *Client) waitPause(ctx context.Context) error {
 	for {
-		d := l.reserve(l.clock.Now())
+		d := c.pausedFor(c.clock.Now())
 		if d <= 0 {
 			return nil
 		}
-		if err := l.clock.Sleep(ctx, d); err != nil {
+		if err := c.clock.Sleep(ctx, d); err != nil {
 			return err
 		}
 	}
 }
 
-// reserve takes a token when one is available and otherwise says how long
-// to wait before trying again.
-func (l *Limiter) reserve(now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Before(l.pausedTo) {
-		return l.pausedTo.Sub(now)
-	}
-	if el := now.Sub(l.last); el > 0 {
-		l.tokens = min(l.burst, l.tokens+float64(el)/float64(l.interval))
-		l.last = now
-	}
-	if l.tokens >= 1 {
-		l.tokens--
-		return 0
-	}
-	return time.Duration((1 - l.tokens) * float64(l.interval))
+func (c *Client) pausedFor(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pausedUntil.Sub(now)
 }
 
-// PauseUntil holds every request back until t, after the API said so with
-// retry-after.
-func (l *Limiter) PauseUntil(t time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t.After(l.pausedTo) {
-		l.pausedTo = t
+// pauseUntil holds every request of the client back until t.
+func (c *Client) pauseUntil(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.pausedUntil) {
+		c.pausedUntil = t
 	}
 }

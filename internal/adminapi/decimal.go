@@ -9,13 +9,13 @@ import (
 	"math"
 )
 
-// NanoCentsPerCent is the resolution cost amounts are kept at: 1e-9 cent.
+// nanoCentsPerCent is the resolution cost amounts are kept at: 1e-9 cent.
 // Prices per token are fractions of a cent (a batch cache read of a small
 // model is a few millionths of a cent), so micro-cents would not be exact.
-const NanoCentsPerCent = 1_000_000_000
+const nanoCentsPerCent = 1_000_000_000
 
-// ErrDecimal reports an amount that is not a plain decimal number.
-var ErrDecimal = errors.New("not a decimal amount")
+// errDecimal reports an amount that is not a plain decimal number.
+var errDecimal = errors.New("not a decimal amount")
 
 // NanoCents converts an amount in cents, written as a plain decimal
 // ("1046.123450", "0.1", "1500"), to an exact integer number of nano-cents.
@@ -25,7 +25,7 @@ var ErrDecimal = errors.New("not a decimal amount")
 func (d Decimal) NanoCents() (int64, error) {
 	s := string(d)
 	if s == "" {
-		return 0, fmt.Errorf("%w: empty", ErrDecimal)
+		return 0, fmt.Errorf("%w: empty", errDecimal)
 	}
 	neg := false
 	if s[0] == '-' || s[0] == '+' {
@@ -45,8 +45,8 @@ func (d Decimal) NanoCents() (int64, error) {
 			digits++
 			v := uint64(ch - '0')
 			if !seenDot {
-				if whole > (math.MaxInt64/NanoCentsPerCent-v)/10 {
-					return 0, fmt.Errorf("%w: %q is too large", ErrDecimal, string(d))
+				if whole > (math.MaxInt64/nanoCentsPerCent-v)/10 {
+					return 0, fmt.Errorf("%w: %q is too large", errDecimal, string(d))
 				}
 				whole = whole*10 + v
 				continue
@@ -60,11 +60,11 @@ func (d Decimal) NanoCents() (int64, error) {
 				fracDigits++
 			}
 		default:
-			return 0, fmt.Errorf("%w: %q", ErrDecimal, string(d))
+			return 0, fmt.Errorf("%w: %q", errDecimal, string(d))
 		}
 	}
 	if digits == 0 {
-		return 0, fmt.Errorf("%w: %q", ErrDecimal, string(d))
+		return 0, fmt.Errorf("%w: %q", errDecimal, string(d))
 	}
 	for i := min(fracDigits, 9); i < 9; i++ {
 		frac *= 10
@@ -72,10 +72,10 @@ func (d Decimal) NanoCents() (int64, error) {
 	if roundUp {
 		frac++
 	}
-	if whole > (math.MaxInt64-frac)/NanoCentsPerCent {
-		return 0, fmt.Errorf("%w: %q is too large", ErrDecimal, string(d))
+	if whole > (math.MaxInt64-frac)/nanoCentsPerCent {
+		return 0, fmt.Errorf("%w: %q is too large", errDecimal, string(d))
 	}
-	n := int64(whole)*NanoCentsPerCent + int64(frac)
+	n := int64(whole)*nanoCentsPerCent + int64(frac)
 	if neg {
 		n = -n
 	}
@@ -84,5 +84,5 @@ func (d Decimal) NanoCents() (int64, error) {
 
 // NanoCentsToDollars converts for emission: the only float in the path.
 func NanoCentsToDollars(n int64) float64 {
-	return float64(n) / (100 * NanoCentsPerCent)
+	return float64(n) / (100 * nanoCentsPerCent)
 }

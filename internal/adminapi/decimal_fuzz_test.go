@@ -40,7 +40,7 @@ func exactNanoCents(s string) *big.Int {
 	if !valid {
 		panic("not a decimal: " + s)
 	}
-	r.Mul(r, big.NewRat(NanoCentsPerCent, 1))
+	r.Mul(r, big.NewRat(nanoCentsPerCent, 1))
 	r.Add(r, big.NewRat(1, 2))
 	q := new(big.Int).Quo(r.Num(), r.Denom()) // floor, r is positive
 	if neg {
@@ -53,8 +53,8 @@ func FuzzNanoCents(f *testing.F) {
 	maxInt64 := big.NewInt(math.MaxInt64)
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := Decimal(s).NanoCents()
-		if err != nil && !errors.Is(err, ErrDecimal) {
-			t.Fatalf("NanoCents(%q): %v is not ErrDecimal", s, err)
+		if err != nil && !errors.Is(err, errDecimal) {
+			t.Fatalf("NanoCents(%q): %v is not errDecimal", s, err)
 		}
 		if !plainDecimal.MatchString(s) {
 			if err == nil {
@@ -85,5 +85,5 @@ func FuzzNanoCents(f *testing.F) {
 func tooManyWholeDigits(s string) bool {
 	whole, _, _ := strings.Cut(strings.TrimLeft(s, "+-"), ".")
 	w, ok := new(big.Int).SetString("0"+whole, 10)
-	return !ok || w.Cmp(big.NewInt(math.MaxInt64/NanoCentsPerCent)) > 0
+	return !ok || w.Cmp(big.NewInt(math.MaxInt64/nanoCentsPerCent)) > 0
 }

@@ -27,7 +27,7 @@ func TestNanoCents(t *testing.T) {
 		".5":              500_000_000,
 		"-3.5":            -3_500_000_000,
 		"+2":              2_000_000_000,
-		"9000000000":      9_000_000_000 * NanoCentsPerCent,
+		"9000000000":      9_000_000_000 * nanoCentsPerCent,
 		"0000.1000000000": 100_000_000,
 	}
 	for in, want := range ok {
@@ -37,7 +37,7 @@ func TestNanoCents(t *testing.T) {
 	}
 	for _, bad := range []string{"", "-", ".", "1e5", "NaN", "Infinity", "1,5", "1.2.3", " 1", "0x10", "99999999999"} {
 		_, err := Decimal(bad).NanoCents()
-		assert.ErrorIs(t, err, ErrDecimal, bad)
+		assert.ErrorIs(t, err, errDecimal, bad)
 	}
 }
 
@@ -51,7 +51,7 @@ func TestNanoCentsSumIsExact(t *testing.T) {
 		exact += n
 		float += 0.1
 	}
-	assert.Equal(t, int64(10_000*NanoCentsPerCent), exact)
+	assert.Equal(t, int64(10_000*nanoCentsPerCent), exact)
 	assert.InDelta(t, 100.0, NanoCentsToDollars(exact), 0)
 	assert.NotEqual(t, 10_000.0, float, "float accumulation is not exact: the reason for nano-cents")
 }

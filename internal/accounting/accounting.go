@@ -9,15 +9,18 @@
 // they are reported, and never make a counter go backwards.
 //
 // A poll is a transaction. Begin computes what the poll adds against the
-// committed state; nothing changes until Commit, which the receiver calls only
-// after the next consumer accepted the metrics built from it. A poll that is
-// abandoned (a failed request, a refused export) leaves the Stream as it was,
-// and the next poll reads the same buckets again and finds the same increase.
+// sealed state; nothing changes until Seal. A poll that is abandoned (a
+// failed request, a page that cannot be read) leaves the Stream as it was,
+// and the next poll reads the same buckets again and finds the same
+// increase. The receiver seals a poll together with the batch of points
+// built from it, and from then on that batch is the only carrier of the
+// poll's increases: it is sent, unchanged, until the pipeline accepts it.
 package accounting // import "github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"time"
 )
@@ -88,7 +91,7 @@ func (s *Stream[K]) Start() time.Time { return s.start }
 // Watermark is the start of the oldest bucket that is not final yet.
 func (s *Stream[K]) Watermark() time.Time { return s.watermark }
 
-// LastEmit is the time of the last committed poll: the start timestamp of
+// LastEmit is the time of the last sealed poll: the start timestamp of
 // the next delta points.
 func (s *Stream[K]) LastEmit() time.Time { return s.lastEmit }
 
@@ -108,16 +111,16 @@ func (s *Stream[K]) LedgerEntries() int {
 // Key returns the key of a series id.
 func (s *Stream[K]) Key(id SeriesID) K { return s.keys[id] }
 
-// Total returns the committed cumulative total of a series.
+// Total returns the sealed cumulative total of a series.
 func (s *Stream[K]) Total(id SeriesID) Counters { return s.totals[id] }
 
-// Poll is one read of a stream's open range, not yet committed.
+// Poll is one read of a stream's open range, not yet sealed.
 type Poll[K comparable] struct {
 	s     *Stream[K]
 	now   time.Time
 	from  time.Time
 	to    time.Time
-	final time.Time // the watermark after commit
+	final time.Time // the watermark once sealed
 
 	newKeys []K // series first seen in this poll, ids continue s.keys
 	newIDs  map[K]SeriesID
@@ -194,7 +197,7 @@ func (p *Poll[K]) Observe(start, end time.Time, rows map[K]Counters) error {
 	}
 	p.Stats.Buckets++
 	b := start.Unix()
-	committed := p.s.ledger[b]
+	sealed := p.s.ledger[b]
 	pend := p.pending[b]
 	if pend == nil {
 		pend = make(map[SeriesID]*entry, len(rows))
@@ -218,7 +221,7 @@ func (p *Poll[K]) Observe(start, end time.Time, rows map[K]Counters) error {
 		if e == nil {
 			slab = append(slab, entry{})
 			e = &slab[len(slab)-1]
-			if c := committed[id]; c != nil {
+			if c := sealed[id]; c != nil {
 				*e = *c
 			}
 			pend[id] = e
@@ -292,34 +295,44 @@ func (p *Poll[K]) Key(id SeriesID) K {
 	return p.newKeys[int(id)-len(p.s.keys)]
 }
 
-// Increases calls fn for every series whose counters grew in this poll, in
-// a stable order, with the increase: the points of a delta emission.
-func (p *Poll[K]) Increases(fn func(id SeriesID, key K, inc Counters)) {
-	for _, id := range p.touched {
-		fn(id, p.Key(id), *p.inc[id])
-	}
-}
-
-// Totals calls fn for every series the stream knows, with its cumulative
-// total including this poll: the points of a cumulative emission.
-func (p *Poll[K]) Totals(fn func(id SeriesID, key K, total Counters)) {
-	n := len(p.s.keys) + len(p.newKeys)
-	for i := range n {
-		id := SeriesID(i)
-		t := p.s.totalOf(id)
-		if inc := p.inc[id]; inc != nil {
-			for j := range t {
-				t[j] += inc[j]
+// Increases yields every series whose counters grew in this poll, in a
+// stable order (first increase first), with the increase: the points of a
+// delta emission.
+func (p *Poll[K]) Increases() iter.Seq2[K, Counters] {
+	return func(yield func(K, Counters) bool) {
+		for _, id := range p.touched {
+			if !yield(p.Key(id), *p.inc[id]) {
+				return
 			}
 		}
-		fn(id, p.Key(id), t)
 	}
 }
 
-// Commit makes the poll part of the stream: counted values, totals, the
-// watermark and the emission time. Call it once, after the points built from
-// the poll were accepted downstream.
-func (p *Poll[K]) Commit() {
+// Totals yields every series the stream knows, in the order they were first
+// seen, with its cumulative total including this poll: the points of a
+// cumulative emission.
+func (p *Poll[K]) Totals() iter.Seq2[K, Counters] {
+	return func(yield func(K, Counters) bool) {
+		n := len(p.s.keys) + len(p.newKeys)
+		for i := range n {
+			id := SeriesID(i)
+			t := p.s.totalOf(id)
+			if inc := p.inc[id]; inc != nil {
+				for j := range t {
+					t[j] += inc[j]
+				}
+			}
+			if !yield(p.Key(id), t) {
+				return
+			}
+		}
+	}
+}
+
+// Seal makes the poll part of the stream, for good: counted values, totals,
+// the watermark and the emission time. Call it once, when the batch built
+// from the poll is handed over for delivery.
+func (p *Poll[K]) Seal() {
 	s := p.s
 	for _, k := range p.newKeys {
 		s.ids[k] = SeriesID(len(s.keys))
@@ -334,13 +347,13 @@ func (p *Poll[K]) Commit() {
 		}
 	}
 	for b, pend := range p.pending {
-		committed := s.ledger[b]
-		if committed == nil {
+		sealed := s.ledger[b]
+		if sealed == nil {
 			s.ledger[b] = pend
 			continue
 		}
 		for id, e := range pend {
-			committed[id] = e
+			sealed[id] = e
 		}
 	}
 	// Buckets before the new watermark were read in this poll while older
@@ -355,20 +368,24 @@ func (p *Poll[K]) Commit() {
 	s.lastEmit = p.now
 }
 
-// Totals calls fn for every series the stream knows, with its committed
-// cumulative total: what a cumulative emission repeats between polls.
-func (s *Stream[K]) Totals(fn func(id SeriesID, key K, total Counters)) {
-	for i, k := range s.keys {
-		fn(SeriesID(i), k, s.totals[i])
+// Totals yields every series the stream knows, with its sealed cumulative
+// total: what a cumulative emission repeats between polls.
+func (s *Stream[K]) Totals() iter.Seq2[K, Counters] {
+	return func(yield func(K, Counters) bool) {
+		for i, k := range s.keys {
+			if !yield(k, s.totals[i]) {
+				return
+			}
+		}
 	}
 }
 
-// CommitThrough commits what the poll observed so far, as Commit does, but
-// moves the watermark no further than through (the end of the last bucket
-// read), and records emitted as the emission time. It is for a long read
-// that is emitted page by page: the rest of the range is read by the next
-// poll, which Begin starts at the new watermark.
-func (p *Poll[K]) CommitThrough(through, emitted time.Time) {
+// SealThrough seals what the poll observed so far, as Seal does, but moves
+// the watermark no further than through (the end of the last bucket read),
+// and records emitted as the emission time. It is for a long read that is
+// emitted page by page: the rest of the range is read by the next poll,
+// which Begin starts at the new watermark.
+func (p *Poll[K]) SealThrough(through, emitted time.Time) {
 	if through.Before(p.final) {
 		p.final = through
 	}
@@ -376,5 +393,5 @@ func (p *Poll[K]) CommitThrough(through, emitted time.Time) {
 		p.final = p.s.watermark
 	}
 	p.now = emitted
-	p.Commit()
+	p.Seal()
 }

@@ -3,11 +3,11 @@ package accounting
 // FuzzStream drives a Stream with arbitrary sequences of polls — time
 // advances, buckets (in range, before the watermark, after the range,
 // misaligned, of the wrong width, repeated), series, values (growing,
-// shrinking, negative, near MaxInt64), commits, page-by-page commits and
+// shrinking, negative, near MaxInt64), seals, page-by-page seals and
 // abandons — and checks it against a reference model kept here: per
-// (bucket, series, counter) the highest value observed in committed polls,
+// (bucket, series, counter) the highest value observed in sealed polls,
 // buckets forgotten once final. Invariants: no panic; totals never
-// decrease; after each commit the stream's totals per series and counter
+// decrease; after each seal the stream's totals per series and counter
 // are the reference's sums; a bucket before the watermark never changes
 // anything; an abandoned poll changes nothing; the ledger holds exactly the
 // (bucket, series) pairs of the window.
@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"iter"
 	"math"
 	"os"
 	"path/filepath"
@@ -152,7 +153,7 @@ func (r *fzRef) observe(p *fzPoll, start time.Time, rows map[string]Counters) {
 	}
 }
 
-func (r *fzRef) commit(p *fzPoll, final time.Time) {
+func (r *fzRef) seal(p *fzPoll, final time.Time) {
 	for b, rows := range p.pending {
 		if r.ledger[b] == nil {
 			r.ledger[b] = map[string]*Counters{}
@@ -170,9 +171,11 @@ func (r *fzRef) commit(p *fzPoll, final time.Time) {
 	}
 }
 
-func fzTotals[K comparable](each func(func(SeriesID, K, Counters))) map[K]Counters {
+func fzTotals[K comparable](each func() iter.Seq2[K, Counters]) map[K]Counters {
 	out := map[K]Counters{}
-	each(func(_ SeriesID, k K, c Counters) { out[k] = c })
+	for k, c := range each() {
+		out[k] = c
+	}
 	return out
 }
 
@@ -282,21 +285,21 @@ func FuzzStream(f *testing.F) {
 						}(), map[string]*[Width]bool{})
 				}
 			}
-			// Before the commit: what the poll would emit.
+			// Before the seal: what the poll would emit.
 			pt := fzTotals[string](p.Totals)
-			fzCheck(t, fmt.Sprintf("poll %d before commit", poll), pt, before, rp.totals, rp.overflow)
+			fzCheck(t, fmt.Sprintf("poll %d before seal", poll), pt, before, rp.totals, rp.overflow)
 			inc := fzTotals[string](p.Increases)
 			for k, total := range pt {
 				for i := range total {
 					if total[i] != before[k][i]+inc[k][i] {
-						t.Fatalf("poll %d: %q[%d]: total %d is not the committed %d plus the increase %d", poll, k, i, total[i], before[k][i], inc[k][i])
+						t.Fatalf("poll %d: %q[%d]: total %d is not the sealed %d plus the increase %d", poll, k, i, total[i], before[k][i], inc[k][i])
 					}
 				}
 			}
 			switch mode := in.next() % 4; {
-			case mode == 0: // refused downstream: abandoned
+			case mode == 0: // a read that failed: abandoned
 				if !s.Watermark().Equal(wm) || s.LedgerEntries() != entries || s.Series() != nseries || !s.LastEmit().Equal(lastEmit) {
-					t.Fatalf("poll %d: an uncommitted poll changed the stream", poll)
+					t.Fatalf("poll %d: an unsealed poll changed the stream", poll)
 				}
 				fzCheck(t, fmt.Sprintf("poll %d abandoned", poll), fzTotals[string](s.Totals), before, ref.totals, ref.overflow)
 				continue
@@ -312,12 +315,12 @@ func FuzzStream(f *testing.F) {
 				if final.Before(ref.watermark) {
 					final = ref.watermark
 				}
-				p.CommitThrough(readTo, emitted)
-				ref.commit(rp, final)
+				p.SealThrough(readTo, emitted)
+				ref.seal(rp, final)
 				lastEmit = emitted
 			default:
-				p.Commit()
-				ref.commit(rp, rp.final)
+				p.Seal()
+				ref.seal(rp, rp.final)
 				lastEmit = now.UTC()
 			}
 			if !s.Watermark().Equal(ref.watermark) || !s.LastEmit().Equal(lastEmit) {
@@ -326,7 +329,7 @@ func FuzzStream(f *testing.F) {
 			if s.LedgerEntries() != ref.entries() || s.Series() != len(ref.series) {
 				t.Fatalf("poll %d: %d ledger entries and %d series; the reference has %d and %d", poll, s.LedgerEntries(), s.Series(), ref.entries(), len(ref.series))
 			}
-			fzCheck(t, fmt.Sprintf("poll %d committed", poll), fzTotals[string](s.Totals), before, ref.totals, ref.overflow)
+			fzCheck(t, fmt.Sprintf("poll %d sealed", poll), fzTotals[string](s.Totals), before, ref.totals, ref.overflow)
 		}
 	})
 }
@@ -347,7 +350,7 @@ type fzSeedObs struct {
 type fzSeedPoll struct {
 	adv  byte // as read: < 0xc0 quarter widths, >= 0xc0 a long gap
 	obs  []fzSeedObs
-	mode byte // 0 abandon, 1 commit, 3 commit through the last bucket read
+	mode byte // 0 abandon, 1 seal, 3 seal through the last bucket read
 }
 
 func fzEncode(header, start byte, polls ...fzSeedPoll) []byte {
@@ -380,7 +383,7 @@ func fzRow(series byte, vals ...byte) fzSeedRow {
 }
 
 // fzEveryMinute reads the buckets [From, From+n) of series a and b with the
-// value v each, once a minute, committed.
+// value v each, once a minute, sealed.
 func fzEveryMinute(polls int, v func(poll, bucket int) byte) []fzSeedPoll {
 	var out []fzSeedPoll
 	for i := range polls {

@@ -32,13 +32,17 @@ func observe(t *testing.T, p *Poll[string], start time.Time, width time.Duration
 
 func totals(p *Poll[string]) map[string]Counters {
 	out := map[string]Counters{}
-	p.Totals(func(_ SeriesID, k string, c Counters) { out[k] = c })
+	for k, c := range p.Totals() {
+		out[k] = c
+	}
 	return out
 }
 
 func increases(p *Poll[string]) map[string]Counters {
 	out := map[string]Counters{}
-	p.Increases(func(_ SeriesID, k string, c Counters) { out[k] = c })
+	for k, c := range p.Increases() {
+		out[k] = c
+	}
 	return out
 }
 
@@ -47,12 +51,12 @@ func TestPollRange(t *testing.T) {
 	p := s.Begin(t0.Add(90*time.Second + 5*time.Millisecond))
 	assert.Equal(t, t0, p.From(), "the first poll reads from the start of the lookback")
 	assert.Equal(t, t0.Add(2*time.Minute), p.To(), "the open bucket is read too")
-	p.Commit()
+	p.Seal()
 	assert.Equal(t, t0, s.Watermark(), "nothing is an hour old yet")
 
 	p = s.Begin(t0.Add(3 * time.Hour))
 	assert.Equal(t, t0, p.From())
-	p.Commit()
+	p.Seal()
 	assert.Equal(t, t0.Add(2*time.Hour), s.Watermark(), "buckets older than the revision window are final after they were read")
 	assert.Equal(t, t0.Add(2*time.Hour), s.Begin(t0.Add(3*time.Hour+time.Minute)).From())
 }
@@ -73,7 +77,7 @@ func TestLateDataCountedOnce(t *testing.T) {
 			}
 		}
 		assert.Equal(t, v, totals(p)["a"], "cumulative total after read %d", i)
-		p.Commit()
+		p.Seal()
 	}
 	assert.Equal(t, c(20, 7, 3), sumDeltas, "deltas add up to the final value")
 	assert.Equal(t, c(20, 7, 3), s.Total(0))
@@ -83,7 +87,7 @@ func TestUnchangedReadEmitsNoDelta(t *testing.T) {
 	s := newStream(t, time.Minute, time.Hour)
 	p := s.Begin(t0.Add(time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(3)})
-	p.Commit()
+	p.Seal()
 	p = s.Begin(t0.Add(2 * time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(3)})
 	assert.Empty(t, increases(p))
@@ -91,27 +95,27 @@ func TestUnchangedReadEmitsNoDelta(t *testing.T) {
 	assert.Equal(t, c(3), totals(p)["a"])
 }
 
-// A poll that is never committed (export refused, request failed) changes
+// A poll that is never sealed (a request failed, a page unreadable) changes
 // nothing: the next poll finds the same increase.
 func TestAbandonedPollIsCountedByTheNext(t *testing.T) {
 	s := newStream(t, time.Minute, time.Hour)
 	p := s.Begin(t0.Add(time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(10)})
-	p.Commit()
+	p.Seal()
 
 	lost := s.Begin(t0.Add(2 * time.Minute))
 	observe(t, lost, t0, time.Minute, map[string]Counters{"a": c(15), "b": c(4)})
 	observe(t, lost, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(1)})
 	assert.Equal(t, map[string]Counters{"a": c(6), "b": c(4)}, increases(lost))
-	// not committed
+	// not sealed
 
 	p = s.Begin(t0.Add(3 * time.Minute))
 	assert.Equal(t, t0, p.From())
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(16), "b": c(4)})
 	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(2)})
 	assert.Equal(t, map[string]Counters{"a": c(8), "b": c(4)}, increases(p))
-	assert.Equal(t, t0.Add(time.Minute), s.LastEmit(), "the last emission is the last committed poll")
-	p.Commit()
+	assert.Equal(t, t0.Add(time.Minute), s.LastEmit(), "the last emission is the last sealed poll")
+	p.Seal()
 	assert.Equal(t, map[string]Counters{"a": c(18), "b": c(4)}, map[string]Counters{"a": s.Total(0), "b": s.Total(1)})
 	assert.Equal(t, 2, s.Series())
 }
@@ -120,20 +124,20 @@ func TestCorrectionNeverGoesBackwards(t *testing.T) {
 	s := newStream(t, time.Minute, time.Hour)
 	p := s.Begin(t0.Add(time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(10, 10)})
-	p.Commit()
+	p.Seal()
 
 	p = s.Begin(t0.Add(2 * time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(7, 12)})
 	assert.Equal(t, 1, p.Stats.Corrections)
 	assert.Equal(t, map[string]Counters{"a": c(0, 2)}, increases(p))
-	p.Commit()
+	p.Seal()
 
 	p = s.Begin(t0.Add(3 * time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(8, 12)})
 	assert.Equal(t, 0, p.Stats.Corrections, "a correction is reported once")
 	assert.Empty(t, increases(p), "growth below the highest value seen is not counted again")
 	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(1)})
-	p.Commit()
+	p.Seal()
 	assert.Equal(t, c(11, 12), s.Total(0))
 }
 
@@ -147,7 +151,7 @@ func TestFinalBucketsAreForgotten(t *testing.T) {
 		for b := p.From(); b.Before(p.To()); b = b.Add(time.Minute) {
 			observe(t, p, b, time.Minute, map[string]Counters{"x": c(1), "y": c(2)})
 		}
-		p.Commit()
+		p.Seal()
 		assert.LessOrEqual(t, s.LedgerEntries(), 2*(10+2), "state is bounded by the revision window")
 	}
 	assert.Equal(t, t0.Add(110*time.Minute), s.Watermark())
@@ -181,7 +185,7 @@ func TestDuplicatedBucketInOneRead(t *testing.T) {
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(5)})
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(7)})
 	assert.Equal(t, map[string]Counters{"a": c(7)}, increases(p))
-	p.Commit()
+	p.Seal()
 	assert.Equal(t, c(7), s.Total(0))
 }
 
@@ -189,11 +193,11 @@ func TestOverflowIsDroppedNotWrapped(t *testing.T) {
 	s := newStream(t, time.Minute, time.Hour)
 	p := s.Begin(t0.Add(time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(math.MaxInt64 - 1)})
-	p.Commit()
+	p.Seal()
 	p = s.Begin(t0.Add(2 * time.Minute))
 	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(5)})
 	assert.Equal(t, 1, p.Stats.OverflowedValues)
-	p.Commit()
+	p.Seal()
 	assert.Equal(t, c(math.MaxInt64-1), s.Total(0))
 }
 

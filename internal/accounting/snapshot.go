@@ -25,7 +25,7 @@ const snapshotMagic = "AUACCT02"
 // ErrSnapshot reports a checkpoint that cannot be read.
 var ErrSnapshot = errors.New("unreadable checkpoint")
 
-// MarshalBinary encodes the committed state: start, watermark, last
+// MarshalBinary encodes the sealed state: start, watermark, last
 // emission, series, totals and the ledger of buckets inside the window.
 func (s *Stream[K]) MarshalBinary(codec KeyCodec[K]) []byte {
 	var buf bytes.Buffer

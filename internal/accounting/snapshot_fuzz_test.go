@@ -62,7 +62,7 @@ func FuzzRestore(f *testing.F) {
 		if err := p.Observe(p.From(), p.From().Add(time.Minute), map[fzKey]Counters{{"x", "y"}: {1, 2, 3}, {"a", "b"}: {5}}); err != nil {
 			t.Fatalf("observing the bucket at the watermark: %v", err)
 		}
-		p.Commit()
+		p.Seal()
 		last := s.Watermark()
 		for b := range s.ledger {
 			if bt := time.Unix(b, 0); bt.After(last) {
@@ -72,7 +72,7 @@ func FuzzRestore(f *testing.F) {
 		if last.Year() > 9999 {
 			return // beyond what time.Time arithmetic is meant for
 		}
-		s.Begin(last.Add(time.Hour)).Commit()
+		s.Begin(last.Add(time.Hour)).Seal()
 		if s.LedgerEntries() != 0 {
 			t.Fatalf("%d ledger entries after every bucket became final", s.LedgerEntries())
 		}
@@ -104,7 +104,7 @@ func restoreSeeds(t *testing.T) map[string][]byte {
 		if m == 7 {
 			continue // a refused poll
 		}
-		p.Commit()
+		p.Seal()
 	}
 	good := s.MarshalBinary(fzCodec)
 	seeds["polled"] = good

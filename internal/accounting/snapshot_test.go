@@ -33,12 +33,12 @@ func play(t *testing.T, s *Stream[string], from, to int) Counters {
 			v := min(age+1, 4) // each bucket grows for four minutes
 			require.NoError(t, p.Observe(b, b.Add(time.Minute), map[string]Counters{"ws|a": c(v, 2*v), "ws|b": c(v)}))
 		}
-		p.Increases(func(_ SeriesID, _ string, inc Counters) {
+		for _, inc := range p.Increases() {
 			for i := range inc {
 				sum[i] += inc[i]
 			}
-		})
-		p.Commit()
+		}
+		p.Seal()
 	}
 	return sum
 }
@@ -63,7 +63,9 @@ func TestSnapshotRoundTripContinuesExactly(t *testing.T) {
 	assert.Equal(t, want, got, "a restored stream counts exactly what an uninterrupted one does")
 	byKey := func(s *Stream[string]) map[string]Counters {
 		out := map[string]Counters{}
-		s.Totals(func(_ SeriesID, k string, c Counters) { out[k] = c })
+		for k, c := range s.Totals() {
+			out[k] = c
+		}
 		return out
 	}
 	assert.Equal(t, byKey(straight), byKey(restored), "series ids follow map order; totals by key are the same")
@@ -94,14 +96,14 @@ func TestSnapshotCorruptIsRejected(t *testing.T) {
 	require.ErrorIs(t, err, ErrSnapshot)
 }
 
-func TestCommitThroughLeavesTheRestForTheNextPoll(t *testing.T) {
+func TestSealThroughLeavesTheRestForTheNextPoll(t *testing.T) {
 	s := newStream(t, time.Minute, 5*time.Minute)
 	now := t0.Add(30 * time.Minute)
 	p := s.Begin(now)
 	for b := t0; b.Before(t0.Add(10 * time.Minute)); b = b.Add(time.Minute) {
 		require.NoError(t, p.Observe(b, b.Add(time.Minute), map[string]Counters{"x": c(1)}))
 	}
-	p.CommitThrough(t0.Add(10*time.Minute), t0.Add(10*time.Minute))
+	p.SealThrough(t0.Add(10*time.Minute), t0.Add(10*time.Minute))
 	assert.Equal(t, t0.Add(10*time.Minute), s.Watermark(), "only what was read becomes final")
 	assert.Equal(t, t0.Add(10*time.Minute), s.LastEmit())
 	p = s.Begin(now)
@@ -109,7 +111,7 @@ func TestCommitThroughLeavesTheRestForTheNextPoll(t *testing.T) {
 	for b := p.From(); b.Before(p.To()); b = b.Add(time.Minute) {
 		require.NoError(t, p.Observe(b, b.Add(time.Minute), map[string]Counters{"x": c(1)}))
 	}
-	p.Commit()
+	p.Seal()
 	assert.Equal(t, c(31), s.Total(0))
 	assert.Equal(t, t0.Add(25*time.Minute), s.Watermark())
 }

@@ -1,23 +1,19 @@
 # The receiver module lives at the repository root; mdatagen is built from the
 # tools module so that a fresh clone needs nothing but Go.
 GO        ?= go
-GOBIN     ?= $(shell $(GO) env GOPATH)/bin
-MDATAGEN  := $(GOBIN)/mdatagen
 PKGNAME   := anthropicusagereceiver
 
 .PHONY: all generate check-generated test test-unit lint tidy sim
 
 all: test
 
-$(MDATAGEN): internal/tools/go.mod
-	cd internal/tools && $(GO) build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
-
-# mdatagen names the generated test package after the folder that holds
-# metadata.yaml, so it runs through a link named like the package whatever
-# the checkout folder is called.
-generate: $(MDATAGEN)
+# mdatagen (pinned in internal/tools/go.mod) names the generated test
+# package after the folder that holds metadata.yaml, so it runs through a
+# link named like the package whatever the checkout folder is called; in a
+# checkout named anthropicusagereceiver, `go generate` does the same.
+generate:
 	@tmp=$$(mktemp -d) && ln -s $(CURDIR) $$tmp/$(PKGNAME) && \
-	  (cd $$tmp/$(PKGNAME) && $(MDATAGEN) metadata.yaml); rc=$$?; rm -rf $$tmp; exit $$rc
+	  (cd $$tmp/$(PKGNAME) && $(GO) tool -modfile=internal/tools/go.mod mdatagen metadata.yaml); rc=$$?; rm -rf $$tmp; exit $$rc
 
 # Generated files are committed; this fails when they differ from what
 # metadata.yaml generates.

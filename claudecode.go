@@ -1,35 +1,42 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strconv"
+	"errors"
+	"iter"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
-// A Claude Code record carries a fixed set of counters, a map of tools and
-// a list of models. Each becomes its own series, so that a tool or a model
-// is accounted like any other row.
-type ccKind uint8
-
+// Positions of a Claude Code series key (the order checkpoints keep). A
+// record carries a fixed set of counters, a map of tools and a list of
+// models; each becomes its own series, so that a tool or a model is
+// accounted like any other row.
 const (
-	ccCore  ccKind = iota // sessions, lines added, removed, commits, pull requests
-	ccTool                // accepted, rejected (sub = the tool)
-	ccModel               // input, output, cache_read, cache_creation tokens, cost in cents (sub = the model)
+	ccKind      = iota // one of the kinds below
+	ccActor            // as configured: kept, hashed or "" (dropped)
+	ccActorType        // user_actor | api_actor
+	ccTerminal         // the terminal type
+	ccSub              // the tool or the model
+	ccKeyFields
 )
 
-type ccKey struct {
-	kind      ccKind
-	actor     string // as configured: kept, hashed or "" (dropped)
-	actorType string
-	terminal  string
-	sub       string
-}
+// Kinds of Claude Code series, as checkpoints keep them.
+const (
+	ccCore  = "0" // sessions, lines added, removed, commits, pull requests
+	ccTool  = "1" // accepted, rejected (sub = the tool)
+	ccModel = "2" // input, output, cache_read, cache_creation tokens, cost in cents (sub = the model)
+)
 
 var ccTokenTypes = [...]struct {
 	typ   metadata.AttributeClaudeCodeTokenType
@@ -43,98 +50,91 @@ var ccTokenTypes = [...]struct {
 
 const ccCostCents = 4 // position of the estimated cost among a model's counters
 
+// claudeCodeSource is the Claude Code analytics report.
 type claudeCodeSource struct {
-	actor string
+	cfg   ClaudeCodeConfig
 	names *nameCache
 }
 
-// read reads the report one UTC day at a time: the endpoint serves a single
-// date per query.
-func (s *claudeCodeSource) read(ctx context.Context, api reportAPI, from, to time.Time, obs observeFunc[ccKey], onPage adminapi.PageFunc, skip *rowSkips) error {
+func newClaudeCodeSource(cfg ClaudeCodeConfig, names *nameCache) *claudeCodeSource {
+	return &claudeCodeSource{cfg: cfg, names: names}
+}
+
+func (s *claudeCodeSource) name() string         { return "claude_code" }
+func (s *claudeCodeSource) poll() PollConfig     { return s.cfg.Poll }
+func (s *claudeCodeSource) width() time.Duration { return 24 * time.Hour }
+func (s *claudeCodeSource) keyFields() int       { return ccKeyFields }
+func (s *claudeCodeSource) shape() []string      { return []string{"claude_code", "1d", s.cfg.Actor} }
+
+// read reads the report one UTC day at a time (the endpoint serves a single
+// date per query): each day, whatever its number of pages, is one bucket,
+// and one page of this report's reading.
+func (s *claudeCodeSource) read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error] {
 	const day = 24 * time.Hour
-	rows := map[ccKey]accounting.Counters{}
-	for d := from; d.Before(to); d = d.Add(day) {
-		clear(rows)
-		err := api.ClaudeCodeReport(ctx, d, func(r *adminapi.ClaudeCodeRecord) error {
-			if date, err := adminapi.ParseDate(r.Date); err != nil || !date.Equal(d) {
-				skip.add("record dated outside the requested day")
-				return nil
-			}
-			s.add(rows, r, skip)
-			return nil
-		})
-		if err != nil {
-			// Today's records appear about an hour after the activity:
-			// a 400 for the open day is read again next time.
-			if d.Add(day).Equal(to) {
-				if err = notYetIfRecent(err, d, to); err == nil {
-					continue
+	return func(yield func(page, error) bool) {
+		for d := from; d.Before(to); d = d.Add(day) {
+			pg := page{more: d.Add(day).Before(to), skipped: skipCounts{}}
+			rows := map[seriesKey]accounting.Counters{}
+			var err error
+			for p, perr := range api.ClaudeCodeReport(ctx, d) {
+				if err = perr; err != nil {
+					break
 				}
+				s.mapRecords(rows, d, p.Data, pg.skipped)
 			}
-			return err
-		}
-		if err := obs(d, d.Add(day), rows); err != nil {
-			return err
-		}
-		if onPage != nil {
-			if err := onPage(d.Add(day).Before(to)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (s *claudeCodeSource) codec() accounting.KeyCodec[ccKey] {
-	return accounting.KeyCodec[ccKey]{
-		Encode: func(k ccKey) []string {
-			return []string{strconv.Itoa(int(k.kind)), k.actor, k.actorType, k.terminal, k.sub}
-		},
-		Decode: func(f []string) (ccKey, error) {
-			if len(f) != 5 {
-				return ccKey{}, errKeyFields
-			}
-			kind, err := strconv.Atoi(f[0])
-			if err != nil || kind < int(ccCore) || kind > int(ccModel) {
-				return ccKey{}, errKeyFields
-			}
-			return ccKey{ccKind(kind), f[1], f[2], f[3], f[4]}, nil
-		},
-	}
-}
-
-func (s *claudeCodeSource) shape() []string { return []string{"claude_code", "1d", s.actor} }
-
-func (s *claudeCodeSource) add(rows map[ccKey]accounting.Counters, r *adminapi.ClaudeCodeRecord, skip *rowSkips) {
-	base := ccKey{actorType: r.Actor.Type, terminal: r.TerminalType, actor: s.actorName(&r.Actor)}
-	put := func(k ccKey, vals ...int64) {
-		c := rows[k]
-		for i, v := range vals {
-			if v < 0 {
-				skip.add("negative count")
+			if err != nil && d.Add(day).Equal(to) && errors.Is(notYetIfRecent(err, d, to), errNotYet) {
+				// Today's records appear about an hour after the activity:
+				// a 400 for the open day is read again next time; the days
+				// before it were read.
 				return
 			}
-			c[i] += v
+			if err != nil {
+				yield(page{}, err)
+				return
+			}
+			pg.buckets = []bucket{{start: d, end: d.Add(day), rows: rows}}
+			if !yield(pg, nil) {
+				return
+			}
 		}
-		rows[k] = c
 	}
-	m := r.CoreMetrics
-	core := base
-	core.kind = ccCore
-	put(core, m.NumSessions, m.LinesOfCode.Added, m.LinesOfCode.Removed, m.CommitsByClaudeCode, m.PullRequestsByClaudeCode)
-	for tool, a := range r.ToolActions {
-		k := base
-		k.kind, k.sub = ccTool, tool
-		put(k, a.Accepted, a.Rejected)
-	}
-	for _, mb := range r.ModelBreakdown {
-		if mb.EstimatedCost.Currency != "" && mb.EstimatedCost.Currency != "USD" {
-			skip.add("currency is not USD")
+}
+
+// mapRecords adds one page of a day's records to the day's series.
+func (s *claudeCodeSource) mapRecords(rows map[seriesKey]accounting.Counters, day time.Time, records []adminapi.ClaudeCodeRecord, skipped skipCounts) {
+	for i := range records {
+		r := &records[i]
+		if date, err := adminapi.ParseDate(r.Date); err != nil || !date.Equal(day) {
+			skipped.add("record dated outside the requested day")
 			continue
 		}
-		k := base
-		k.kind, k.sub = ccModel, mb.Model
-		put(k, mb.Tokens.Input, mb.Tokens.Output, mb.Tokens.CacheRead, mb.Tokens.CacheCreation, mb.EstimatedCost.Amount)
+		var base seriesKey
+		base[ccActor], base[ccActorType], base[ccTerminal] = s.actorName(&r.Actor), r.Actor.Type, r.TerminalType
+		put := func(kind, sub string, vals ...int64) {
+			k := base
+			k[ccKind], k[ccSub] = kind, sub
+			c := rows[k]
+			for i, v := range vals {
+				if v < 0 {
+					skipped.add("negative count")
+					return
+				}
+				c[i] += v
+			}
+			rows[k] = c
+		}
+		m := r.CoreMetrics
+		put(ccCore, "", m.NumSessions, m.LinesOfCode.Added, m.LinesOfCode.Removed, m.CommitsByClaudeCode, m.PullRequestsByClaudeCode)
+		for tool, a := range r.ToolActions {
+			put(ccTool, tool, a.Accepted, a.Rejected)
+		}
+		for _, mb := range r.ModelBreakdown {
+			if mb.EstimatedCost.Currency != "" && mb.EstimatedCost.Currency != "USD" {
+				skipped.add("currency is not USD")
+				continue
+			}
+			put(ccModel, mb.Model, mb.Tokens.Input, mb.Tokens.Output, mb.Tokens.CacheRead, mb.Tokens.CacheCreation, mb.EstimatedCost.Amount)
+		}
 	}
 }
 
@@ -143,7 +143,7 @@ func (s *claudeCodeSource) actorName(a *adminapi.ClaudeCodeActor) string {
 	if a.Type == "api_actor" || name == "" {
 		name = a.APIKeyName
 	}
-	switch s.actor {
+	switch s.cfg.Actor {
 	case actorDrop:
 		return ""
 	case actorHash:
@@ -154,49 +154,49 @@ func (s *claudeCodeSource) actorName(a *adminapi.ClaudeCodeActor) string {
 }
 
 // Claude Code metrics all belong to the organization's resource.
-func (s *claudeCodeSource) resource(ccKey) struct{} { return struct{}{} }
+func (s *claudeCodeSource) resourceOf(seriesKey) resourceKey { return resourceKey{} }
 
-func (s *claudeCodeSource) setResource(rb *metadata.ResourceBuilder, _ struct{}) {
+func (s *claudeCodeSource) resource(rb *metadata.ResourceBuilder, _ resourceKey) {
 	rb.SetGenAiProviderName("anthropic")
 	s.names.setResource(rb, "")
 }
 
-func (s *claudeCodeSource) record(w *points, k ccKey, c accounting.Counters, skipZero bool) {
-	w.series(opt(keyCCActor, k.actor), req(keyCCActorType, k.actorType), req(keyCCTerminalType, k.terminal))
+func (s *claudeCodeSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool) {
 	emit := func(v int64) bool { return v != 0 || !skipZero }
-	info := &metadata.MetricsInfo
-	switch k.kind {
+	actor := optionalAttributes(optional{k[ccActor], metadata.WithAnthropicClaudeCodeActorMetricAttribute})
+	actorType, terminal := k[ccActorType], k[ccTerminal]
+	switch k[ccKind] {
 	case ccCore:
 		if emit(c[0]) {
-			w.intPoint(info.AnthropicClaudeCodeSessions.Name, c[0])
+			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, c[0], actorType, terminal, actor...)
 		}
 		if emit(c[1]) {
-			w.intPoint(info.AnthropicClaudeCodeLinesOfCode.Name, c[1], req(keyCCLinesType, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded.String()))
+			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c[1], actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded, actor...)
 		}
 		if emit(c[2]) {
-			w.intPoint(info.AnthropicClaudeCodeLinesOfCode.Name, c[2], req(keyCCLinesType, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved.String()))
+			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c[2], actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved, actor...)
 		}
 		if emit(c[3]) {
-			w.intPoint(info.AnthropicClaudeCodeCommits.Name, c[3])
+			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, c[3], actorType, terminal, actor...)
 		}
 		if emit(c[4]) {
-			w.intPoint(info.AnthropicClaudeCodePullRequests.Name, c[4])
+			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, c[4], actorType, terminal, actor...)
 		}
 	case ccTool:
 		if emit(c[0]) {
-			w.intPoint(info.AnthropicClaudeCodeToolActions.Name, c[0], req(keyCCTool, k.sub), req(keyCCDecision, metadata.AttributeAnthropicClaudeCodeDecisionAccepted.String()))
+			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c[0], actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionAccepted, actor...)
 		}
 		if emit(c[1]) {
-			w.intPoint(info.AnthropicClaudeCodeToolActions.Name, c[1], req(keyCCTool, k.sub), req(keyCCDecision, metadata.AttributeAnthropicClaudeCodeDecisionRejected.String()))
+			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c[1], actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionRejected, actor...)
 		}
 	case ccModel:
 		for i, t := range ccTokenTypes {
 			if emit(c[i]) {
-				w.intPoint(info.AnthropicClaudeCodeTokens.Name, c[i], req(keyModel, k.sub), req(keyCCTokenType, t.typ.String()), req(keyGenAITokenType, t.genAI.String()))
+				mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, c[i], actorType, terminal, k[ccSub], t.typ, t.genAI, actor...)
 			}
 		}
 		if emit(c[ccCostCents]) {
-			w.doublePoint(info.AnthropicClaudeCodeEstimatedCost.Name, float64(c[ccCostCents])/100, req(keyModel, k.sub))
+			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, float64(c[ccCostCents])/100, actorType, terminal, k[ccSub], actor...)
 		}
 	}
 }

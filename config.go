@@ -13,7 +13,6 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
-	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
@@ -31,9 +30,15 @@ const defaultEndpoint = "https://api.anthropic.com"
 
 // Config is the configuration of the anthropic_usage receiver.
 type Config struct {
-	ControllerConfig     scraperhelper.ControllerConfig `mapstructure:",squash"`
-	ClientConfig         confighttp.ClientConfig        `mapstructure:",squash"`
-	MetricsBuilderConfig metadata.MetricsBuilderConfig  `mapstructure:",squash"`
+	ClientConfig         confighttp.ClientConfig       `mapstructure:",squash"`
+	MetricsBuilderConfig metadata.MetricsBuilderConfig `mapstructure:",squash"`
+
+	// CollectionInterval is the receiver's tick. Each report is polled on
+	// its own interval, at most once a tick; a batch the pipeline refused is
+	// sent again on the next tick; cumulative totals are repeated every tick.
+	CollectionInterval time.Duration `mapstructure:"collection_interval"`
+	// InitialDelay is the wait before the first tick.
+	InitialDelay time.Duration `mapstructure:"initial_delay"`
 
 	// AdminAPIKey is an Admin API key (sk-ant-admin…).
 	AdminAPIKey configopaque.String `mapstructure:"admin_api_key"`
@@ -143,6 +148,7 @@ const (
 // Sentinel errors, each naming the setting that is wrong.
 var (
 	errMissingAdminKey = errors.New(`"admin_api_key" must be set to an Anthropic Admin API key`)
+	errCollection      = errors.New(`"collection_interval" must be positive and "initial_delay" not negative`)
 	errEndpoint        = errors.New(`"endpoint" must be an https:// URL (http:// is accepted for loopback addresses only)`)
 	errTemporality     = errors.New(`"temporality" must be "cumulative" or "delta"`)
 	errNoReport        = errors.New(`no report is enabled: set "usage.enabled", "cost.enabled" or "claude_code.enabled" to true`)
@@ -166,6 +172,9 @@ func (cfg *Config) Validate() error {
 	if cfg.AdminAPIKey == "" {
 		errs = append(errs, errMissingAdminKey)
 	}
+	if cfg.CollectionInterval <= 0 || cfg.InitialDelay < 0 {
+		errs = append(errs, errCollection)
+	}
 	if err := validateEndpoint(cfg.ClientConfig.Endpoint); err != nil {
 		errs = append(errs, err)
 	}
@@ -185,13 +194,13 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errMaxResponse)
 	}
 	if cfg.Usage.Poll.Enabled {
-		errs = append(errs, cfg.Usage.validate(cfg.ControllerConfig.CollectionInterval, cfg.MaxPages)...)
+		errs = append(errs, cfg.Usage.validate(cfg.CollectionInterval, cfg.MaxPages)...)
 	}
 	if cfg.Cost.Poll.Enabled {
-		errs = append(errs, cfg.Cost.validate(cfg.ControllerConfig.CollectionInterval, cfg.MaxPages)...)
+		errs = append(errs, cfg.Cost.validate(cfg.CollectionInterval, cfg.MaxPages)...)
 	}
 	if cfg.ClaudeCode.Poll.Enabled {
-		errs = append(errs, cfg.ClaudeCode.validate(cfg.ControllerConfig.CollectionInterval, cfg.MaxPages)...)
+		errs = append(errs, cfg.ClaudeCode.validate(cfg.CollectionInterval, cfg.MaxPages)...)
 	}
 	if cfg.Names.Enabled && cfg.Names.Interval <= 0 {
 		errs = append(errs, errNamesInterval)

@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver
 
 import (
@@ -32,7 +35,9 @@ func TestLoadConfig(t *testing.T) {
 	want.AdminAPIKey = "sk-ant-admin01-example"
 	assert.Equal(t, want, cfg)
 	assert.Equal(t, "https://api.anthropic.com", cfg.ClientConfig.Endpoint)
-	assert.Equal(t, time.Minute, cfg.ControllerConfig.CollectionInterval)
+	assert.Equal(t, time.Minute, cfg.CollectionInterval)
+	assert.Equal(t, time.Second, cfg.InitialDelay)
+	assert.Equal(t, time.Minute, cfg.ClientConfig.Timeout, "the HTTP client's timeout: the receiver's tick has none")
 	assert.Equal(t, TemporalityCumulative, cfg.Temporality)
 	assert.Equal(t, []string{"workspace_id", "model", "api_key_id", "service_tier", "context_window"}, cfg.Usage.GroupBy)
 	assert.Equal(t, 24*time.Hour, cfg.Usage.Poll.Lookback)
@@ -48,8 +53,9 @@ func TestLoadConfig(t *testing.T) {
 	cfg = loadConfig(t, "custom")
 	require.NoError(t, confmap.Validate(cfg))
 	assert.Equal(t, "http://127.0.0.1:8089", cfg.ClientConfig.Endpoint)
-	assert.Equal(t, 30*time.Second, cfg.ControllerConfig.CollectionInterval)
-	assert.Equal(t, 20*time.Second, cfg.ClientConfig.Timeout)
+	assert.Equal(t, 30*time.Second, cfg.CollectionInterval)
+	assert.Equal(t, 20*time.Second, cfg.ClientConfig.Timeout, "timeout is the HTTP client's")
+	assert.Equal(t, 5*time.Second, cfg.InitialDelay)
 	assert.Equal(t, TemporalityDelta, cfg.Temporality)
 	assert.Equal(t, RateLimitConfig{RequestsPerMinute: 10, Burst: 2}, cfg.RateLimit)
 	assert.Equal(t, 20, cfg.MaxPages)
@@ -95,6 +101,7 @@ func TestConfigValidationErrors(t *testing.T) {
 		{name: "bad_claude_code", errs: []error{errActor, errLookback}, msgs: []string{`"email"`, `"claude_code.lookback"`}},
 		{name: "bad_names", errs: []error{errNamesInterval}},
 		{name: "bad_limits", errs: []error{errMaxPages, errMaxResponse, errRateLimit}},
+		{name: "bad_collection", errs: []error{errCollection}, msgs: []string{`"collection_interval"`, `"initial_delay"`}},
 		{name: "many_errors", errs: []error{errMissingAdminKey, errEndpoint, errTemporality, errBucketWidth}},
 	}
 	for _, tt := range tests {

@@ -1,25 +1,41 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
 
 import (
 	"context"
+	"iter"
 	"slices"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
-// costKey is a series of the cost report. With description grouping the
-// API fills the structured fields; a null among them means "not applicable"
-// (a web search has no model), so it stays "" and is not emitted.
-type costKey struct {
-	workspace, description, costType, tokenType, model, serviceTier, contextWindow, inferenceGeo string
-}
+// Positions of a cost series key (the order checkpoints keep). With
+// description grouping the API fills the structured fields; a null among
+// them means "not applicable" (a web search has no model), so it stays ""
+// and is not emitted.
+const (
+	costWorkspace = iota
+	costDescription
+	costType
+	costTokenType
+	costModel
+	costServiceTier
+	costContextWindow
+	costInferenceGeo
+	costKeyFields
+)
 
-// costSource maps the cost report; amounts are kept in nano-cents.
+// costSource is the cost report; amounts are counted in nano-cents (the
+// first counter), so that sums are exact.
 type costSource struct {
-	groupBy     []string
+	cfg         CostConfig
 	workspace   bool
 	description bool
 	names       *nameCache
@@ -27,81 +43,85 @@ type costSource struct {
 
 func newCostSource(cfg CostConfig, names *nameCache) *costSource {
 	return &costSource{
-		groupBy:     cfg.GroupBy,
+		cfg:         cfg,
 		workspace:   slices.Contains(cfg.GroupBy, groupWorkspace),
 		description: slices.Contains(cfg.GroupBy, groupDescription),
 		names:       names,
 	}
 }
 
-func (s *costSource) read(ctx context.Context, api reportAPI, from, to time.Time, obs observeFunc[costKey], onPage adminapi.PageFunc, skip *rowSkips) error {
-	q := adminapi.ReportQuery{
+func (s *costSource) name() string         { return "cost" }
+func (s *costSource) poll() PollConfig     { return s.cfg.Poll }
+func (s *costSource) width() time.Duration { return 24 * time.Hour }
+func (s *costSource) keyFields() int       { return costKeyFields }
+func (s *costSource) shape() []string      { return []string{"cost", "1d", sortedJoin(s.cfg.GroupBy)} }
+
+func (s *costSource) read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error] {
+	pages := api.CostReport(ctx, adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
 		BucketWidth: adminapi.BucketWidth1d,
 		Limit:       adminapi.MaxLimit(adminapi.BucketWidth1d),
-		GroupBy:     s.groupBy,
+		GroupBy:     s.cfg.GroupBy,
+	})
+	return func(yield func(page, error) bool) {
+		for p, err := range mapPages(pages, s.mapPage) {
+			if !yield(p, notYetIfRecent(err, from, to)) || err != nil {
+				return
+			}
+		}
 	}
-	rows := map[costKey]accounting.Counters{}
-	dups := newRepeats(costDims)
-	err := api.CostReport(ctx, q, func(b *adminapi.CostBucket) error {
-		clear(rows)
-		dups.reset()
+}
+
+// mapPage sums each bucket's rows per series, in nano-cents; a row whose
+// every dimension repeats an earlier row of the bucket is counted once.
+func (s *costSource) mapPage(p *adminapi.CostPage) page {
+	out := page{more: p.HasMore, buckets: make([]bucket, 0, len(p.Data)), skipped: skipCounts{}}
+	for _, b := range p.Data {
+		rows := make(map[seriesKey]accounting.Counters, len(b.Results))
+		seen := make(map[[10]string]bool, len(b.Results))
 		for i := range b.Results {
 			r := &b.Results[i]
 			if r.Currency != "" && r.Currency != "USD" {
-				skip.add("currency is not USD")
+				out.skipped.add("currency is not USD")
 				continue
 			}
 			n, err := r.Amount.NanoCents()
-			if err != nil {
-				skip.add("amount is not a decimal")
+			switch {
+			case err != nil:
+				out.skipped.add("amount is not a decimal")
+				continue
+			case n < 0:
+				out.skipped.add("negative amount")
 				continue
 			}
-			if n < 0 {
-				skip.add("negative amount")
+			if dims := costDims(r); seen[dims] {
+				out.skipped.add("row repeated within a bucket")
 				continue
+			} else {
+				seen[dims] = true
 			}
 			k := s.key(r)
-			c, seen := rows[k]
-			if seen && dups.repeated(b.Results, i) {
-				skip.add("row repeated within a bucket")
-				continue
-			}
+			c := rows[k]
 			c[0] += n
 			rows[k] = c
 		}
-		return obs(b.StartingAt, b.EndingAt, rows)
-	}, onPage)
-	return notYetIfRecent(err, from, to)
-}
-
-func (s *costSource) codec() accounting.KeyCodec[costKey] {
-	return accounting.KeyCodec[costKey]{
-		Encode: func(k costKey) []string {
-			return []string{k.workspace, k.description, k.costType, k.tokenType, k.model, k.serviceTier, k.contextWindow, k.inferenceGeo}
-		},
-		Decode: func(f []string) (costKey, error) {
-			if len(f) != 8 {
-				return costKey{}, errKeyFields
-			}
-			return costKey{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]}, nil
-		},
+		out.buckets = append(out.buckets, bucket{start: b.StartingAt, end: b.EndingAt, rows: rows})
 	}
+	return out
 }
 
-func (s *costSource) shape() []string { return []string{"cost", "1d", sortedJoin(s.groupBy)} }
-
-func (s *costSource) key(r *adminapi.CostResult) costKey {
-	k := costKey{workspace: dimension(s.workspace, r.WorkspaceID, defaultWorkspace)}
+func (s *costSource) key(r *adminapi.CostResult) seriesKey {
+	var k seriesKey
+	k[costWorkspace] = dimension(s.workspace, r.WorkspaceID, defaultWorkspace)
 	if s.description {
-		k.description = dimension(true, r.Description, unknownValue)
-		k.costType = deref(r.CostType)
-		k.tokenType = deref(r.TokenType)
-		k.model = deref(r.Model)
-		k.serviceTier = deref(r.ServiceTier)
-		k.contextWindow = deref(r.ContextWindow)
-		k.inferenceGeo = deref(r.InferenceGeo)
+		k[costDescription] = dimension(true, r.Description, unknownValue)
+		k[costType] = deref(r.CostType)
+		k[costTokenType] = deref(r.TokenType)
+		k[costModel] = deref(r.Model)
+		k[costServiceTier] = deref(r.ServiceTier)
+		k[costContextWindow] = deref(r.ContextWindow)
+		k[costInferenceGeo] = deref(r.InferenceGeo)
 	}
 	return k
 }
@@ -119,36 +139,26 @@ func deref(v *string) string {
 	return *v
 }
 
-func (s *costSource) resource(k costKey) modelResource {
-	return modelResource{workspace: k.workspace, model: k.model}
+func (s *costSource) resourceOf(k seriesKey) resourceKey {
+	return resourceKey{workspace: k[costWorkspace], model: k[costModel]}
 }
 
-func (s *costSource) setResource(rb *metadata.ResourceBuilder, r modelResource) {
-	setModelResource(rb, r)
-	s.names.setResource(rb, r.workspace)
+func (s *costSource) resource(rb *metadata.ResourceBuilder, res resourceKey) {
+	setModelResource(rb, res)
+	s.names.setResource(rb, res.workspace)
 }
 
-// record goes through the generated builder: the cost metric has an
-// opt-in attribute (the description), and the builder sums the series that
-// differ only by attributes left out.
-func (s *costSource) record(w *points, k costKey, c accounting.Counters, skipZero bool) {
+// record: the description is an opt-in attribute; when it is left out, the
+// generated builder sums the series that differ only by it.
+func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool) {
 	if c[0] == 0 && skipZero {
 		return
 	}
-	opts := make([]metadata.MetricAttributeOption, 0, 5)
-	for _, o := range []struct {
-		v   string
-		opt func(string) metadata.MetricAttributeOption
-	}{
-		{k.costType, metadata.WithAnthropicCostTypeMetricAttribute},
-		{k.tokenType, metadata.WithCostTokenTypeMetricAttribute},
-		{k.serviceTier, metadata.WithAnthropicServiceTierMetricAttribute},
-		{k.contextWindow, metadata.WithAnthropicContextWindowMetricAttribute},
-		{k.inferenceGeo, metadata.WithAnthropicInferenceGeoMetricAttribute},
-	} {
-		if o.v != "" {
-			opts = append(opts, o.opt(o.v))
-		}
-	}
-	w.builder().RecordAnthropicCostDataPoint(w.ts, adminapi.NanoCentsToDollars(c[0]), k.description, opts...)
+	mb.RecordAnthropicCostDataPoint(ts, adminapi.NanoCentsToDollars(c[0]), k[costDescription], optionalAttributes(
+		optional{k[costType], metadata.WithAnthropicCostTypeMetricAttribute},
+		optional{k[costTokenType], metadata.WithCostTokenTypeMetricAttribute},
+		optional{k[costServiceTier], metadata.WithAnthropicServiceTierMetricAttribute},
+		optional{k[costContextWindow], metadata.WithAnthropicContextWindowMetricAttribute},
+		optional{k[costInferenceGeo], metadata.WithAnthropicInferenceGeoMetricAttribute},
+	)...)
 }

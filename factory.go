@@ -9,12 +9,12 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
-// NewFactory creates a factory for the anthropic_usage receiver.
+// NewFactory creates a factory for the anthropic_usage receiver. Every
+// default of the receiver and of its Admin API client is set here.
 func NewFactory() receiver.Factory {
 	return receiver.NewFactory(metadata.Type, createDefaultConfig,
 		receiver.WithMetrics(createMetricsReceiver, metadata.MetricsStability))
@@ -28,8 +28,9 @@ func createDefaultConfig() component.Config {
 	retry.InitialInterval = time.Second
 	retry.MaxElapsedTime = 2 * time.Minute
 	return &Config{
-		ControllerConfig:     scraperhelper.NewDefaultControllerConfig(),
 		ClientConfig:         client,
+		CollectionInterval:   time.Minute,
+		InitialDelay:         time.Second,
 		MetricsBuilderConfig: metadata.NewDefaultMetricsBuilderConfig(),
 		Temporality:          TemporalityCumulative,
 		Usage:                NewDefaultUsageConfig(),

@@ -1,7 +1,9 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,14 +14,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
-	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
 // A usage row of the bucket starting at start, model m, output tokens out.
@@ -78,33 +77,24 @@ func TestHostileInput(t *testing.T) {
 			cfg.MaxResponseBytes = 2048
 			cfg.Usage.GroupBy = []string{"model"}
 			core, logs := observer.New(zap.DebugLevel)
-			set := receivertest.NewNopSettings(metadata.Type)
-			set.Logger = zap.New(core)
-			s := newScraper(cfg, set)
 			clock := fakeclock.New(fixedNow)
-			s.now = clock.Now
-			require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
-			defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+			next := &testConsumer{}
+			r := startReceiver(t, cfg, clock.Now, withLogger(zap.New(core)), withConsumer(next))
 
-			got := exported{}
-			md, err := s.scrape(context.Background())
+			_, err := r.poll()
 			require.NoError(t, err)
-			got.add(md, TemporalityCumulative)
-			s.settle(true)
-			require.Equal(t, int64(100), got["sonnet"])
+			require.Equal(t, map[string]int64{"sonnet": 100}, outputTokens(next.ledger()))
 
 			body.Store(tt.body)
 			clock.Advance(time.Minute)
-			md, err = s.scrape(context.Background())
+			_, err = r.poll()
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
 				assert.Contains(t, err.Error(), adminapi.PathUsageMessages, "the error names the endpoint")
 			} else {
 				require.NoError(t, err)
-				got.add(md, TemporalityCumulative)
 			}
-			s.settle(err == nil)
 			if tt.wantWarn != "" {
 				assert.Positive(t, logs.FilterMessageSnippet(tt.wantWarn).Len()+logs.FilterField(zap.String("reason", tt.wantWarn)).Len(),
 					"warns %q", tt.wantWarn)
@@ -114,99 +104,9 @@ func TestHostileInput(t *testing.T) {
 			// receiver goes on.
 			body.Store(good)
 			clock.Advance(time.Minute)
-			md, err = s.scrape(context.Background())
+			_, err = r.poll()
 			require.NoError(t, err)
-			got.add(md, TemporalityCumulative)
-			assert.Equal(t, tt.want, got["sonnet"])
+			assert.Equal(t, tt.want, outputTokens(next.ledger())["sonnet"])
 		})
-	}
-}
-
-func TestHostileCostAmounts(t *testing.T) {
-	day := fixedNow.Truncate(24 * time.Hour)
-	n := 0
-	row := func(amount string) string {
-		n++ // distinct rows: identical ones would be one row sent twice
-		return fmt.Sprintf(`{"currency":"USD","amount":%s,"workspace_id":"wrkspc_%d","description":null,"cost_type":null,"context_window":null,"model":null,"service_tier":null,"token_type":null,"inference_geo":null}`, amount, n)
-	}
-	body := usageBody(bucketJSON(day, 24*time.Hour,
-		row(`"123.45"`), row(`"1e5"`), row(`"NaN"`), row(`""`), row(`"-3"`), row(`"Infinity"`), row(`"0.000000001"`)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(body))
-	}))
-	defer srv.Close()
-	cfg := testConfig(srv.URL)
-	cfg.Usage.Poll.Enabled = false
-	cfg.Cost.Poll.Enabled = true
-	cfg.Cost.GroupBy = nil
-	core, logs := observer.New(zap.WarnLevel)
-	set := receivertest.NewNopSettings(metadata.Type)
-	set.Logger = zap.New(core)
-	s := newScraper(cfg, set)
-	s.now = func() time.Time { return fixedNow }
-	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
-	md, err := s.scrape(context.Background())
-	require.NoError(t, err)
-	got := ledger{}
-	got.add(md)
-	assert.InDelta(t, 1.23450000001, got.sum("anthropic.cost", nil), 1e-14, "only the decimal amounts are counted, exactly")
-	notDecimal := logs.FilterField(zap.String("reason", "amount is not a decimal")).All()
-	require.Len(t, notDecimal, 1, "one warning per reason and poll")
-	assert.Equal(t, int64(4), notDecimal[0].ContextMap()["rows"])
-	assert.Equal(t, 1, logs.FilterField(zap.String("reason", "negative amount")).Len())
-}
-
-// The cost report answers 400 for a window that is too recent: not an
-// outage. It is logged at debug level, and read again next interval; a 400
-// for an older window is a real error.
-func TestCostTooRecentIsNotAnOutage(t *testing.T) {
-	var requests atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		requests.Add(1)
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"type":"error","error":{"type":"invalid_request_error","message":"starting_at is too recent"},"request_id":"req_recent"}`))
-	}))
-	defer srv.Close()
-	for _, tc := range []struct {
-		lookback time.Duration
-		wantErr  bool
-	}{
-		{lookback: 0, wantErr: false},                 // today only: too recent
-		{lookback: 7 * 24 * time.Hour, wantErr: true}, // a week back: a real 400
-	} {
-		requests.Store(0)
-		cfg := testConfig(srv.URL)
-		cfg.Usage.Poll.Enabled = false
-		cfg.Cost.Poll.Enabled = true
-		cfg.Cost.Poll.Lookback = tc.lookback
-		cfg.Cost.Poll.RevisionWindow = 0
-		core, logs := observer.New(zap.DebugLevel)
-		set := receivertest.NewNopSettings(metadata.Type)
-		set.Logger = zap.New(core)
-		s := newScraper(cfg, set)
-		clock := fakeclock.New(fixedNow)
-		s.now = clock.Now
-		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
-		_, err := s.scrape(context.Background())
-		s.settle(err == nil)
-		if tc.wantErr {
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "invalid_request_error")
-		} else {
-			require.NoError(t, err)
-			debug := logs.FilterMessageSnippet("not available yet").All()
-			require.Len(t, debug, 1)
-			assert.Equal(t, zap.DebugLevel, debug[0].Level)
-			clock.Advance(10 * time.Minute)
-			_, err = s.scrape(context.Background())
-			require.NoError(t, err)
-			assert.Equal(t, int32(1), requests.Load(), "read again at the next interval (1h), not every scrape")
-			clock.Advance(time.Hour)
-			_, err = s.scrape(context.Background())
-			require.NoError(t, err)
-			assert.Equal(t, int32(2), requests.Load())
-		}
-		require.NoError(t, s.shutdown(context.Background()))
 	}
 }

@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver
 
 import (
@@ -89,11 +92,12 @@ func TestNamesResolveAndNeverBlock(t *testing.T) {
 	cfg := testConfig(srv.URL)
 	cfg.Names.Enabled = true
 	cfg.Names.Interval = time.Hour
-	s := startScraper(t, cfg, func() time.Time { return fixedNow })
-	require.Eventually(t, func() bool { return api.lookups.Load() >= 3 }, 5*time.Second, 5*time.Millisecond)
+	r := startReceiver(t, cfg, func() time.Time { return fixedNow })
+	r.names.refresh(context.Background(), r.client, r.logger)
+	require.GreaterOrEqual(t, api.lookups.Load(), int32(3))
 
 	// Lookups failed: metrics still carry their ids, without names.
-	md, err := s.scrape(context.Background())
+	md, err := r.poll()
 	require.NoError(t, err, "a failed lookup is not a failed scrape")
 	require.Positive(t, md.DataPointCount())
 	for _, attrs := range resourceAttrs(md) {
@@ -107,8 +111,8 @@ func TestNamesResolveAndNeverBlock(t *testing.T) {
 
 	// The next refresh succeeds: names come back.
 	api.failing.Store(false)
-	s.names.refresh(context.Background(), s.client, s.logger)
-	md, err = s.scrape(context.Background())
+	r.names.refresh(context.Background(), r.client, r.logger)
+	md, err = r.poll()
 	require.NoError(t, err)
 	names := map[string]any{}
 	for _, attrs := range resourceAttrs(md) {
@@ -123,8 +127,8 @@ func TestNamesResolveAndNeverBlock(t *testing.T) {
 
 	// Failing again later keeps the names already known.
 	api.failing.Store(true)
-	s.names.refresh(context.Background(), s.client, s.logger)
-	md, err = s.scrape(context.Background())
+	r.names.refresh(context.Background(), r.client, r.logger)
+	md, err = r.poll()
 	require.NoError(t, err)
 	assert.Contains(t, pointAttr(md, "anthropic.api_key.name"), "Developer Key")
 }
@@ -133,23 +137,9 @@ func TestNamesDisabledSendsNoLookup(t *testing.T) {
 	api := &namesAPI{usage: fixtureServer(t, map[string]string{adminapi.PathUsageMessages: "usage_report_1m.json"}).Config.Handler}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	s := startScraper(t, testConfig(srv.URL), func() time.Time { return fixedNow })
-	_, err := s.scrape(context.Background())
+	r := startReceiver(t, testConfig(srv.URL), func() time.Time { return fixedNow })
+	_, err := r.poll()
 	require.NoError(t, err)
 	assert.Zero(t, api.lookups.Load())
-	assert.Nil(t, s.names)
-}
-
-// The first scrape waits for the first lookup, so that no series appears
-// first without its names and then again with them.
-func TestFirstScrapeHasNames(t *testing.T) {
-	api := &namesAPI{usage: fixtureServer(t, map[string]string{adminapi.PathUsageMessages: "usage_report_1m.json"}).Config.Handler}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	cfg := testConfig(srv.URL)
-	cfg.Names.Enabled = true
-	s := startScraper(t, cfg, func() time.Time { return fixedNow })
-	md, err := s.scrape(context.Background())
-	require.NoError(t, err)
-	assert.Contains(t, pointAttr(md, "anthropic.api_key.name"), "Developer Key")
+	assert.Nil(t, r.names)
 }

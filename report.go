@@ -1,10 +1,13 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"iter"
 	"sync/atomic"
 	"time"
 
@@ -19,155 +22,322 @@ import (
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
-// collector is one report of the Admin API, polled on its own interval.
-type collector interface {
+// reportAPI is what the sources read: the Admin API client's reports, as
+// typed pages.
+type reportAPI interface {
+	UsageReport(ctx context.Context, q adminapi.ReportQuery) iter.Seq2[*adminapi.UsagePage, error]
+	CostReport(ctx context.Context, q adminapi.ReportQuery) iter.Seq2[*adminapi.CostPage, error]
+	ClaudeCodeReport(ctx context.Context, day time.Time) iter.Seq2[*adminapi.ClaudeCodePage, error]
+}
+
+var _ reportAPI = (*adminapi.Client)(nil)
+
+// source is what differs between the reports: what to read and how its rows
+// map to series (usage.go, cost.go, claudecode.go), and how a series becomes
+// points.
+type source interface {
 	name() string
-	// collect polls the report when it is due and returns the metrics to
-	// emit and the commit to run once the next consumer accepted them.
-	collect(ctx context.Context, api reportAPI, now time.Time) (pmetric.Metrics, func(), error)
-	// health is read by the receiver's own telemetry, from another
-	// goroutine.
-	health() *reportHealth
+	poll() PollConfig
+	width() time.Duration
+	// shape is everything that shapes the series (width, grouping,
+	// filters): a checkpoint is resumed only by the same shape.
+	shape() []string
+	// keyFields is how many fields of a seriesKey the report uses.
+	keyFields() int
+	// read reads [from, to) page by page, each page's rows summed per
+	// series and bucket.
+	read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error]
+	// resourceOf is the resource a series belongs to.
+	resourceOf(k seriesKey) resourceKey
+	// resource sets a resource's attributes.
+	resource(rb *metadata.ResourceBuilder, res resourceKey)
+	// record records the points of one series through the generated
+	// builder; with skipZero, zero counters are left out (a delta batch
+	// carries only what grew).
+	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool)
+}
+
+// seriesKey identifies a series by the values of its grouped dimensions; each
+// report gives the positions their meaning, "" for a dimension it does not
+// group by. Checkpoints store the first keyFields positions.
+type seriesKey [8]string
+
+// resourceKey is the resource of a series: workspace and model, "" when not
+// grouped (the Claude Code report has neither).
+type resourceKey struct{ workspace, model string }
+
+// page is a page of a report mapped to series.
+type page struct {
+	buckets []bucket
+	more    bool // another page follows
+	skipped skipCounts
+}
+
+// bucket is one time bucket's rows, summed per series.
+type bucket struct {
+	start, end time.Time
+	rows       map[seriesKey]accounting.Counters
+}
+
+// skipCounts counts rows the receiver cannot count, by reason, for one
+// warning per reason and poll instead of one per row.
+type skipCounts map[string]int
+
+func (s skipCounts) add(reason string) { s[reason]++ }
+
+// report is one report of the Admin API: its accounting stream, the batch it
+// sealed and the pipeline has not accepted yet, and when it is next due. A
+// report is only used by its own loop; its health is read by the telemetry.
+type report struct {
+	name        string
+	src         source
+	interval    time.Duration
+	tolerance   time.Duration // a tick this early still counts as due
+	temporality Temporality
+	stream      *accounting.Stream[seriesKey]
+	codec       accounting.KeyCodec[seriesKey]
+	mb          *metadata.MetricsBuilder
+	rb          *metadata.ResourceBuilder
+	store       *checkpointStore // nil without a storage extension
+	logger      *zap.Logger
+	telemetry   *metadata.TelemetryBuilder
+
+	// pending is the sealed batch the pipeline has not accepted, as OTLP
+	// protobuf: it is sent again, unchanged, until it is.
+	pending  []byte
+	refusals int // of the pending batch
+	nextPoll time.Time
+	// lastStamp is the latest timestamp this report's points carried,
+	// repeated totals included: a page of a later read comes after it.
+	lastStamp time.Time
+	health    reportHealth
 }
 
 // reportHealth is what the receiver's telemetry says about a report.
 type reportHealth struct {
 	watermark   atomic.Int64 // unix nanoseconds of the stream's watermark
-	lastSuccess atomic.Int64 // unix nanoseconds of the last committed poll; 0 = none yet
+	lastSuccess atomic.Int64 // unix nanoseconds of the last accepted poll; 0 = none yet
 }
 
-// reportAPI is the reports the sources read: the Admin API client, or in
-// benchmarks pages decoded straight from their bytes.
-type reportAPI interface {
-	UsageReport(ctx context.Context, q adminapi.ReportQuery, fn func(*adminapi.UsageBucket) error, onPage adminapi.PageFunc) error
-	CostReport(ctx context.Context, q adminapi.ReportQuery, fn func(*adminapi.CostBucket) error, onPage adminapi.PageFunc) error
-	ClaudeCodeReport(ctx context.Context, day time.Time, fn func(*adminapi.ClaudeCodeRecord) error) error
-}
-
-// observeFunc takes the rows of one bucket, summed per series.
-type observeFunc[K comparable] func(start, end time.Time, rows map[K]accounting.Counters) error
-
-// source is what differs between the bucketed reports: the query and the
-// mapping of rows to series, and of series to data points.
-type source[K comparable, R comparable] interface {
-	// read reads every bucket of [from, to) and hands each one to obs,
-	// calling onPage after each page; rows it cannot use are counted in
-	// skip.
-	read(ctx context.Context, api reportAPI, from, to time.Time, obs observeFunc[K], onPage adminapi.PageFunc, skip *rowSkips) error
-	// resource is the resource a series belongs to.
-	resource(key K) R
-	// setResource sets a resource's attributes.
-	setResource(rb *metadata.ResourceBuilder, r R)
-	// record adds the points of one series; with skipZero, zero counters
-	// are left out (a delta emission sends only what grew).
-	record(w *points, key K, c accounting.Counters, skipZero bool)
-	// codec writes series keys into checkpoints.
-	codec() accounting.KeyCodec[K]
-	// shape is everything that shapes the series (report, width,
-	// grouping, filters): a checkpoint is only resumed by the same shape.
-	shape() []string
-}
-
-// streamReport polls one bucketed report into an accounting stream.
-type streamReport[K comparable, R comparable] struct {
-	reportName  string
-	interval    time.Duration
-	tolerance   time.Duration // a tick this early still counts as due
-	temporality Temporality
-	stream      *accounting.Stream[K]
-	points      points // reused by every emission
-	groups      resourceGroups[K, R]
-	src         source[K, R]
-	logger      *zap.Logger
-	telemetry   *metadata.TelemetryBuilder
-	checkpoint  *checkpoint // nil without a storage extension
-	// push hands a page's metrics straight to the next consumer during a
-	// long read; nil when there is none (then the read is one poll).
-	push     func(context.Context, pmetric.Metrics) error
-	nextPoll time.Time
-	// lastStamp is the latest timestamp this report's points carried,
-	// repeated totals included: a page of a later read must come after it.
-	lastStamp time.Time
-	state     reportHealth
-}
-
-func (r *streamReport[K, R]) name() string { return r.reportName }
-
-func (r *streamReport[K, R]) health() *reportHealth { return &r.state }
-
-func (r *streamReport[K, R]) collect(ctx context.Context, api reportAPI, now time.Time) (pmetric.Metrics, func(), error) {
-	if now.Before(r.nextPoll.Add(-r.tolerance)) {
-		return r.current(now), nil, nil
+func newReport(ctx context.Context, r *anthropicReceiver, src source, now time.Time) (*report, error) {
+	p := src.poll()
+	cfg := accounting.Config{BucketWidth: src.width(), RevisionWindow: p.RevisionWindow, Start: now.Add(-p.Lookback)}
+	stream, err := accounting.NewStream[seriesKey](cfg)
+	if err != nil {
+		return nil, err
 	}
-	p := r.stream.Begin(now)
-	from, to := p.From(), p.To()
-	lastPage := time.Time{}
-	outside := 0
-	skip := rowSkips{}
-	var readTo time.Time // end of the last bucket read
-	observe := func(start, end time.Time, rows map[K]accounting.Counters) error {
-		if err := p.Observe(start, end, rows); err != nil {
-			if errors.Is(err, accounting.ErrBucket) {
-				outside++
-				return nil
-			}
-			return err
-		}
-		readTo = end
-		return nil
+	mb := metadata.NewMetricsBuilder(r.cfg.MetricsBuilderConfig, r.settings)
+	rep := &report{
+		name:        src.name(),
+		src:         src,
+		interval:    p.Interval,
+		tolerance:   r.cfg.CollectionInterval / 2,
+		temporality: r.cfg.Temporality,
+		stream:      stream,
+		codec:       keyCodec(src.keyFields()),
+		mb:          mb,
+		rb:          mb.NewResourceBuilder(),
+		logger:      r.logger.With(zap.String("report", src.name())),
+		telemetry:   r.telemetry,
+		// Whatever an earlier process sent, it sent before this one
+		// started: pages of this process's first read come after that.
+		lastStamp: now,
 	}
-	// A read that spans several pages (a catch-up after a long stop) is
-	// emitted and committed page by page: it holds one page in memory, and
-	// a failure on a late page keeps the progress made before it.
-	onPage := func(more bool) error {
-		if !more || r.push == nil || readTo.IsZero() {
-			return nil
-		}
-		ts, ok := r.pageStamp(now, from, to, readTo, lastPage)
-		if !ok {
-			return nil // read on; the rest goes with the next page
-		}
-		if err := r.push(ctx, r.build(p, ts)); err != nil {
-			return fmt.Errorf("a catch-up page was refused downstream: %w", err)
-		}
-		lastPage = ts
-		p.CommitThrough(readTo, ts)
-		r.committed(p)
-		p = r.stream.Begin(now)
-		return nil
+	if r.storage != nil {
+		rep.store = &checkpointStore{client: r.storage, key: checkpointKey(src.name(), src.shape()...), logger: rep.logger}
+		rep.restore(ctx, cfg, now)
 	}
-	err := r.src.read(ctx, api, p.From(), p.To(), observe, onPage, &skip)
-	if errors.Is(err, errNotYet) {
-		// Not an outage: the data is not there yet. Read it next interval.
-		r.logger.Debug("Report not available yet for this window", zap.String("report", r.reportName), zap.Error(err))
-		r.nextPoll = now.Add(r.interval)
-		return r.current(now), nil, nil
+	rep.health.watermark.Store(rep.stream.Watermark().UnixNano())
+	return rep, nil
+}
+
+// restore resumes the report's stream, and the batch it had not delivered,
+// from its checkpoint.
+func (rep *report) restore(ctx context.Context, cfg accounting.Config, now time.Time) {
+	snapshot, pending, err := rep.store.load(ctx)
+	switch {
+	case err != nil:
+		rep.logger.Error("Checkpoint unreadable; starting from the lookback", zap.Error(err))
+		return
+	case snapshot == nil:
+		rep.logger.Info("No checkpoint for this report and configuration; starting from the lookback", zap.Time("start", rep.stream.Start()))
+		return
+	}
+	restored, err := accounting.RestoreStream(cfg, snapshot, rep.codec)
+	if err == nil && restored.LastEmit().After(now.Add(time.Hour)) {
+		err = fmt.Errorf("its last emission, %s, is in the future", restored.LastEmit())
 	}
 	if err != nil {
-		return pmetric.NewMetrics(), nil, err
+		rep.logger.Error("Checkpoint corrupt; starting from the lookback", zap.Error(err))
+		return
 	}
-	for reason, n := range skip {
-		r.logger.Warn("Skipped rows the receiver cannot count", zap.String("report", r.reportName), zap.String("reason", reason), zap.Int("rows", n))
+	rep.stream = restored
+	if pending != nil {
+		if _, err := unmarshaler.UnmarshalMetrics(pending); err != nil {
+			rep.logger.Error("The undelivered batch in the checkpoint is unreadable; it is dropped", zap.Error(err))
+		} else {
+			rep.pending = pending
+		}
 	}
-	if outside > 0 {
-		r.logger.Warn("Skipped buckets outside the requested range", zap.String("report", r.reportName), zap.Int("buckets", outside),
-			zap.Time("from", p.From()), zap.Time("to", p.To()))
+	rep.logger.Info("Resuming from checkpoint", zap.Time("start", restored.Start()), zap.Time("watermark", restored.Watermark()),
+		zap.Int("series", restored.Series()), zap.Bool("undelivered_batch", rep.pending != nil))
+}
+
+var (
+	marshaler   pmetric.ProtoMarshaler
+	unmarshaler pmetric.ProtoUnmarshaler
+)
+
+// due reports whether the report is to be read at now.
+func (rep *report) due(now time.Time) bool {
+	return !now.Before(rep.nextPoll.Add(-rep.tolerance))
+}
+
+// pendingBatch is the sealed batch the pipeline has not accepted yet.
+func (rep *report) pendingBatch() (pmetric.Metrics, bool) {
+	if rep.pending == nil {
+		return pmetric.Metrics{}, false
 	}
-	if p.Stats.Corrections > 0 {
-		r.logger.Warn("Values went down in buckets already counted; counters are kept at the highest value seen",
-			zap.String("report", r.reportName), zap.Int("values", p.Stats.Corrections))
+	md, err := unmarshaler.UnmarshalMetrics(rep.pending)
+	if err != nil { // it was marshalled by this process or checked at restore
+		rep.logger.Error("The undelivered batch cannot be read back; it is dropped", zap.Error(err))
+		rep.pending = nil
+		return pmetric.Metrics{}, false
 	}
-	if p.Stats.OverflowedValues > 0 {
-		r.logger.Error("Increases dropped: a running total would overflow int64", zap.String("report", r.reportName),
-			zap.Int("values", p.Stats.OverflowedValues))
+	return md, true
+}
+
+// poll reads the report from its watermark through the open bucket and
+// yields its increases as sealed batches: one for a short read, one per page
+// of a long one (a first lookback, a catch-up after a stop), so that a long
+// read holds one page in memory and a failure on a late page keeps what the
+// earlier pages delivered. The caller delivers each batch before the next
+// page is read, and stops ranging when one is refused.
+func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time) iter.Seq2[pmetric.Metrics, error] {
+	return func(yield func(pmetric.Metrics, error) bool) {
+		p := rep.stream.Begin(now)
+		from, to := p.From(), p.To()
+		var readTo, lastPage time.Time // the end of the last bucket read; the last page's stamp
+		stats := pollStats{skipped: skipCounts{}}
+		for pg, err := range rep.src.read(ctx, api, from, to) {
+			if errors.Is(err, errNotYet) {
+				// Not an outage: the data is not there yet. Read it next interval.
+				rep.logger.Debug("Report not available yet for this window", zap.Error(err))
+				rep.nextPoll = now.Add(rep.interval)
+				return
+			}
+			if err != nil {
+				yield(pmetric.Metrics{}, err)
+				return
+			}
+			for _, b := range pg.buckets {
+				switch err := p.Observe(b.start, b.end, b.rows); {
+				case errors.Is(err, accounting.ErrBucket):
+					stats.outside++
+				case err != nil:
+					yield(pmetric.Metrics{}, err)
+					return
+				default:
+					readTo = b.end
+				}
+			}
+			stats.add(pg.skipped)
+			if !pg.more || readTo.IsZero() {
+				continue
+			}
+			ts, ok := rep.pageStamp(now, from, to, readTo, lastPage)
+			if !ok {
+				continue // read on; the rest goes with the next page
+			}
+			stats.addPoll(p.Stats)
+			if !yield(rep.seal(ctx, p, ts, readTo), nil) {
+				return
+			}
+			lastPage = ts
+			p = rep.stream.Begin(now)
+		}
+		stats.addPoll(p.Stats)
+		rep.logStats(stats, from, to)
+		rep.nextPoll = now.Add(rep.interval)
+		// A batch's points must come after the last batch's, even when the
+		// clock did not move (a restart within the same millisecond): a
+		// backend that keeps one value per series and timestamp would
+		// otherwise take one for the other.
+		at := now
+		if least := rep.stream.LastEmit().Add(time.Millisecond); at.Before(least) {
+			at = least
+		}
+		rep.lastStamp = at
+		yield(rep.seal(ctx, p, at, time.Time{}), nil)
 	}
-	commit := func() {
-		p.Commit()
-		r.nextPoll = now.Add(r.interval)
-		r.committed(p)
+}
+
+// seal builds the batch of p at ts, makes p part of the stream (through
+// `through` when it is not zero: a page of a long read) and keeps the batch
+// as the pending one, written ahead to the checkpoint: from now on the batch
+// is the only carrier of p's increases, sent until the pipeline accepts it.
+func (rep *report) seal(ctx context.Context, p *accounting.Poll[seriesKey], ts, through time.Time) pmetric.Metrics {
+	var md pmetric.Metrics
+	if rep.temporality == TemporalityDelta {
+		md = rep.build(p.Increases(), rep.stream.LastEmit(), ts, true)
+	} else {
+		md = rep.build(p.Totals(), rep.stream.Start(), ts, false)
 	}
-	r.lastStamp = now
-	return r.build(p, now), commit, nil
+	if through.IsZero() {
+		p.Seal()
+	} else {
+		p.SealThrough(through, ts)
+	}
+	rep.pending = nil
+	if md.DataPointCount() > 0 {
+		b, err := marshaler.MarshalMetrics(md)
+		if err != nil { // pdata built here always marshals; never lose the batch over it
+			rep.logger.Error("The batch cannot be kept for a resend", zap.Error(err))
+		}
+		rep.pending = b
+	}
+	if rep.store != nil {
+		rep.store.seal(ctx, rep.stream.MarshalBinary(rep.codec), rep.pending)
+	}
+	rep.health.watermark.Store(rep.stream.Watermark().UnixNano())
+	if rep.telemetry != nil && p.Stats.RevisedBuckets > 0 {
+		rep.telemetry.AnthropicUsageBucketsRevised.Add(ctx, int64(p.Stats.RevisedBuckets),
+			metric.WithAttributes(attribute.String("report", rep.name)))
+	}
+	rep.logger.Debug("Poll sealed", zap.Int("buckets", p.Stats.Buckets), zap.Int("rows", p.Stats.Rows),
+		zap.Int("revised_buckets", p.Stats.RevisedBuckets), zap.Int("points", md.DataPointCount()),
+		zap.Time("watermark", rep.stream.Watermark()))
+	return md
+}
+
+// commit: the pipeline accepted the pending batch.
+func (rep *report) commit(ctx context.Context) {
+	if rep.pending != nil && rep.store != nil {
+		rep.store.delivered(ctx)
+	}
+	rep.pending = nil
+	if rep.refusals > 0 {
+		rep.logger.Info("The refused batch was accepted", zap.Int("refusals", rep.refusals))
+		rep.refusals = 0
+	}
+	rep.health.lastSuccess.Store(rep.stream.LastEmit().UnixNano())
+}
+
+// refused: the pipeline refused the pending batch.
+func (rep *report) refused(err error) {
+	rep.refusals++
+	if rep.refusals == 1 {
+		rep.logger.Warn("The pipeline refused a batch; it is sent again, unchanged, every collection_interval until accepted, and the report is not read meanwhile",
+			zap.Error(err))
+	}
+}
+
+// totals is what a tick emits in cumulative mode when the report is not
+// read: the running totals repeated, so that exporters that expire idle
+// series (Prometheus) keep them.
+func (rep *report) totals(now time.Time) pmetric.Metrics {
+	rep.lastStamp = now
+	return rep.build(rep.stream.Totals(), rep.stream.Start(), now, false)
 }
 
 // pageStamp is the timestamp of a page delivered before the end of a read.
@@ -176,191 +346,47 @@ func (r *streamReport[K, R]) collect(ctx context.Context, api reportAPI, now tim
 // stamped with their data's (possibly days old) time, but spread, in the
 // order of the data, over the moments just before now: after everything
 // the report already sent, and within half a collection interval.
-func (r *streamReport[K, R]) pageStamp(now, from, to, readTo, lastPage time.Time) (time.Time, bool) {
-	base := now.Add(-r.tolerance)
-	for _, t := range []time.Time{r.lastStamp, r.stream.LastEmit(), lastPage} {
+func (rep *report) pageStamp(now, from, to, readTo, lastPage time.Time) (time.Time, bool) {
+	base := now.Add(-rep.tolerance)
+	for _, t := range []time.Time{rep.lastStamp, rep.stream.LastEmit(), lastPage} {
 		if t.After(base) {
 			base = t
 		}
 	}
 	frac := float64(readTo.Sub(from)) / float64(to.Sub(from))
 	ts := base.Add(time.Duration(float64(now.Sub(base)) * frac)).Truncate(time.Millisecond)
-	if min := base.Truncate(time.Millisecond).Add(time.Millisecond); ts.Before(min) {
-		ts = min // whole milliseconds apart: what remote write keeps
+	if least := base.Truncate(time.Millisecond).Add(time.Millisecond); ts.Before(least) {
+		ts = least // whole milliseconds apart: what remote write keeps
 	}
 	return ts, ts.Before(now.Truncate(time.Millisecond))
 }
 
-// build is the emission of a poll at ts: increases (delta) or running
-// totals (cumulative).
-func (r *streamReport[K, R]) build(p *accounting.Poll[K], ts time.Time) pmetric.Metrics {
-	if r.temporality == TemporalityDelta {
-		return r.emit(ts, r.stream.LastEmit(), p.Increases, true)
+// build makes the points of every series yields, at ts with start as their
+// start time, one resource at a time, through the generated builder.
+func (rep *report) build(series iter.Seq2[seriesKey, accounting.Counters], start, ts time.Time, delta bool) pmetric.Metrics {
+	type point struct {
+		key seriesKey
+		c   accounting.Counters
 	}
-	return r.emit(ts, r.stream.Start(), p.Totals, false)
-}
-
-// committed runs after a poll (or a page of one) became part of the stream.
-func (r *streamReport[K, R]) committed(p *accounting.Poll[K]) {
-	r.state.watermark.Store(r.stream.Watermark().UnixNano())
-	r.state.lastSuccess.Store(r.stream.LastEmit().UnixNano())
-	if r.telemetry != nil && p.Stats.RevisedBuckets > 0 {
-		r.telemetry.AnthropicUsageBucketsRevised.Add(context.Background(), int64(p.Stats.RevisedBuckets),
-			metric.WithAttributes(attribute.String("report", r.reportName)))
-	}
-	if r.checkpoint != nil {
-		r.checkpoint.save(r.stream.MarshalBinary(r.src.codec()))
-	}
-	r.logger.Debug("Poll committed", zap.String("report", r.reportName), zap.Int("buckets", p.Stats.Buckets),
-		zap.Int("rows", p.Stats.Rows), zap.Int("revised_buckets", p.Stats.RevisedBuckets),
-		zap.Time("watermark", r.stream.Watermark()))
-}
-
-// current is what a scrape emits when the report is not read: in cumulative
-// mode the running totals are repeated, so that exporters that expire idle
-// series (Prometheus) keep them; in delta mode nothing.
-func (r *streamReport[K, R]) current(now time.Time) pmetric.Metrics {
-	if r.temporality == TemporalityCumulative {
-		r.lastStamp = now
-		return r.emit(now, r.stream.Start(), r.stream.Totals, false)
-	}
-	return pmetric.NewMetrics()
-}
-
-// errKeyFields reports a checkpointed series key of the wrong shape.
-var errKeyFields = errors.New("series key has the wrong fields")
-
-// errNotYet marks a report window the API does not serve yet.
-var errNotYet = errors.New("not available yet")
-
-// notYetIfRecent turns the 400 the API answers for a window that is too
-// recent into errNotYet; a 400 for an older window is a real error.
-func notYetIfRecent(err error, from, to time.Time) error {
-	if err != nil && adminapi.IsStatus(err, http.StatusBadRequest) && !from.Before(to.Add(-48*time.Hour)) {
-		return fmt.Errorf("%w: %w", errNotYet, err)
-	}
-	return err
-}
-
-// repeats finds rows sent twice within one bucket. Rows that map to the
-// same series but differ in a dimension the receiver does not group by are
-// summed; a row whose every dimension repeats an earlier row of the bucket
-// is the same group sent twice, and is counted once. It costs nothing until
-// two rows of a bucket map to the same series.
-type repeats[R any, D comparable] struct {
-	dims func(*R) D
-	seen map[D]struct{}
-	upTo int // rows before upTo are in seen
-}
-
-func newRepeats[R any, D comparable](dims func(*R) D) *repeats[R, D] {
-	return &repeats[R, D]{dims: dims, seen: map[D]struct{}{}}
-}
-
-func (d *repeats[R, D]) reset() {
-	clear(d.seen)
-	d.upTo = 0
-}
-
-// repeated reports whether rows[i] repeats an earlier row of the bucket;
-// call it when rows[i]'s series already has a row in this bucket.
-func (d *repeats[R, D]) repeated(rows []R, i int) bool {
-	for ; d.upTo < i; d.upTo++ {
-		d.seen[d.dims(&rows[d.upTo])] = struct{}{}
-	}
-	key := d.dims(&rows[i])
-	_, dup := d.seen[key]
-	d.seen[key] = struct{}{}
-	d.upTo = i + 1
-	return dup
-}
-
-// orNil keeps a null dimension apart from an empty string.
-func orNil(v *string) string {
-	if v == nil {
-		return "\x00null"
-	}
-	return *v
-}
-
-// rowSkips counts rows that were skipped, by reason, for one warning per
-// reason and poll instead of one per row.
-type rowSkips map[string]int
-
-func (s rowSkips) add(reason string) { s[reason]++ }
-
-type seriesPoint[K comparable] struct {
-	key K
-	c   accounting.Counters
-}
-
-// resourceGroups is the series of an emission by resource, in the order
-// the resources were first seen; reused from one emission to the next.
-type resourceGroups[K comparable, R comparable] struct {
-	index  map[R]int
-	order  []R
-	points [][]seriesPoint[K]
-}
-
-func (g *resourceGroups[K, R]) reset() {
-	if g.index == nil {
-		g.index = map[R]int{}
-	}
-	clear(g.index)
-	clear(g.order) // drop the keys' strings
-	g.order = g.order[:0]
-	for i := range g.points {
-		clear(g.points[i])
-		g.points[i] = g.points[i][:0]
-	}
-}
-
-func (g *resourceGroups[K, R]) add(res R, p seriesPoint[K]) {
-	i, ok := g.index[res]
-	if !ok {
-		i = len(g.order)
-		g.index[res] = i
-		g.order = append(g.order, res)
-		if i == len(g.points) {
-			g.points = append(g.points, nil)
+	var order []resourceKey
+	byResource := map[resourceKey][]point{}
+	for k, c := range series {
+		res := rep.src.resourceOf(k)
+		if _, ok := byResource[res]; !ok {
+			order = append(order, res)
 		}
+		byResource[res] = append(byResource[res], point{k, c})
 	}
-	g.points[i] = append(g.points[i], p)
-}
-
-// emit builds the points of every series each yields, one ResourceMetrics
-// per resource, in the order the series were first seen.
-func (r *streamReport[K, R]) emit(now, start time.Time, each func(func(accounting.SeriesID, K, accounting.Counters)), delta bool) pmetric.Metrics {
-	g := &r.groups
-	g.reset()
-	each(func(_ accounting.SeriesID, key K, c accounting.Counters) {
-		g.add(r.src.resource(key), seriesPoint[K]{key, c})
-	})
-	md := pmetric.NewMetrics()
-	rms := md.ResourceMetrics()
-	rms.EnsureCapacity(len(g.order))
-	w := &r.points
-	w.start, w.ts = pcommon.NewTimestampFromTime(start), pcommon.NewTimestampFromTime(now)
-	w.kit.mb.Reset(metadata.WithStartTime(w.start))
-	empty := false
-	for i, res := range g.order {
-		r.src.setResource(w.kit.rb, res)
-		resource := w.kit.rb.Emit()
-		if !w.kit.keeps(resource) {
-			continue
+	rep.mb.Reset(metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
+	pts := pcommon.NewTimestampFromTime(ts)
+	for _, res := range order {
+		for _, p := range byResource[res] {
+			rep.src.record(rep.mb, pts, p.key, p.c, delta)
 		}
-		rm := rms.AppendEmpty()
-		resource.MoveTo(rm.Resource())
-		w.resource(rm, len(g.points[i]))
-		for _, p := range g.points[i] {
-			r.src.record(w, p.key, p.c, delta)
-		}
-		w.endResource(rm.Resource())
-		empty = empty || w.metrics.Len() == 0
+		rep.src.resource(rep.rb, res)
+		rep.mb.EmitForResource(metadata.WithResource(rep.rb.Emit()))
 	}
-	if empty { // every point was zero in a delta, or its metric is disabled
-		rms.RemoveIf(func(rm pmetric.ResourceMetrics) bool { return rm.ScopeMetrics().At(0).Metrics().Len() == 0 })
-	}
+	md := rep.mb.Emit()
 	if delta {
 		setDelta(md)
 	}
@@ -384,6 +410,83 @@ func setDelta(md pmetric.Metrics) {
 	}
 }
 
+// pollStats is what a read found that deserves a word in the log.
+type pollStats struct {
+	skipped                                skipCounts
+	outside, corrections, overflowedValues int
+}
+
+func (s *pollStats) add(skipped skipCounts) {
+	for reason, n := range skipped {
+		s.skipped[reason] += n
+	}
+}
+
+func (s *pollStats) addPoll(p accounting.PollStats) {
+	s.corrections += p.Corrections
+	s.overflowedValues += p.OverflowedValues
+}
+
+func (rep *report) logStats(s pollStats, from, to time.Time) {
+	for reason, n := range s.skipped {
+		rep.logger.Warn("Skipped rows the receiver cannot count", zap.String("reason", reason), zap.Int("rows", n))
+	}
+	if s.outside > 0 {
+		rep.logger.Warn("Skipped buckets outside the requested range", zap.Int("buckets", s.outside), zap.Time("from", from), zap.Time("to", to))
+	}
+	if s.corrections > 0 {
+		rep.logger.Warn("Values went down in buckets already counted; counters are kept at the highest value seen", zap.Int("values", s.corrections))
+	}
+	if s.overflowedValues > 0 {
+		rep.logger.Error("Increases dropped: a running total would overflow int64", zap.Int("values", s.overflowedValues))
+	}
+}
+
+// errNotYet marks a report window the API does not serve yet.
+var errNotYet = errors.New("not available yet")
+
+// notYetIfRecent turns the 400 the API answers for a window that is too
+// recent into errNotYet; a 400 for an older window is a real error.
+func notYetIfRecent(err error, from, to time.Time) error {
+	if err != nil && adminapi.IsStatus(err, 400) && !from.Before(to.Add(-48*time.Hour)) {
+		return fmt.Errorf("%w: %w", errNotYet, err)
+	}
+	return err
+}
+
+// mapPages maps each typed page of a report to series.
+func mapPages[P any](pages iter.Seq2[*P, error], mapPage func(*P) page) iter.Seq2[page, error] {
+	return func(yield func(page, error) bool) {
+		for p, err := range pages {
+			if err != nil {
+				yield(page{}, err)
+				return
+			}
+			if !yield(mapPage(p), nil) {
+				return
+			}
+		}
+	}
+}
+
+// keyCodec writes the first n fields of series keys into checkpoints.
+func keyCodec(n int) accounting.KeyCodec[seriesKey] {
+	return accounting.KeyCodec[seriesKey]{
+		Encode: func(k seriesKey) []string { return k[:n] },
+		Decode: func(f []string) (seriesKey, error) {
+			var k seriesKey
+			if len(f) != n {
+				return k, errKeyFields
+			}
+			copy(k[:], f)
+			return k, nil
+		},
+	}
+}
+
+// errKeyFields reports a checkpointed series key of the wrong shape.
+var errKeyFields = errors.New("series key has the wrong fields")
+
 // dimension is the value of a grouped dimension: "" when it is not grouped
 // (so it is not emitted), the documented stand-in when the API sent null.
 func dimension(grouped bool, v *string, null string) string {
@@ -396,6 +499,15 @@ func dimension(grouped bool, v *string, null string) string {
 	return *v
 }
 
+// orNil keeps a null dimension apart from an empty string, for telling
+// rows apart.
+func orNil(v *string) string {
+	if v == nil {
+		return "\x00null"
+	}
+	return *v
+}
+
 // Stand-ins for nulls of grouped dimensions.
 const (
 	defaultWorkspace = "default" // a null workspace_id is the default workspace
@@ -403,6 +515,18 @@ const (
 	unknownValue     = "unknown" // any other grouped dimension sent as null
 )
 
-func describePoll(p PollConfig) string {
-	return fmt.Sprintf("every %s, lookback %s, revision window %s", p.Interval, p.Lookback, p.RevisionWindow)
+// describe is the report's line in the startup log.
+func describe(src source) string {
+	p := src.poll()
+	return fmt.Sprintf("%s buckets, every %s, lookback %s, revision window %s", widthName(src.width()), p.Interval, p.Lookback, p.RevisionWindow)
+}
+
+func widthName(w time.Duration) string {
+	switch w {
+	case time.Minute:
+		return "1m"
+	case time.Hour:
+		return "1h"
+	}
+	return "1d"
 }

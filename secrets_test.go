@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver
 
 import (
@@ -13,7 +16,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -83,30 +85,27 @@ func TestAdminKeyNeverLeaks(t *testing.T) {
 	cfg.Cost.Poll.Enabled = true
 	cfg.ClientConfig.TLS.InsecureSkipVerify = true // warns, and must not print the key either
 	clock := fakeclock.New(fixedNow)
-	s := newScraper(cfg, set)
-	s.now = clock.Now
-	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+	r := startReceiver(t, cfg, clock.Now, withSettings(set))
 
 	var errs []string
 	var dumps []string
 	for _, m := range []string{"ok", "echo401", "echo500", "429", "redirect", "truncated", "badjson", "huge", "ok"} {
 		mode.Store(m)
-		s.names.refresh(context.Background(), s.client, s.logger)
-		md, err := s.scrape(context.Background())
+		r.names.refresh(context.Background(), r.client, r.logger)
+		md, err := r.poll()
 		if err != nil {
 			errs = append(errs, err.Error())
 		}
 		b, mErr := (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
 		require.NoError(t, mErr)
 		dumps = append(dumps, string(b))
-		s.settle(err == nil)
 		clock.Advance(time.Hour)
 	}
 	api.Close() // connection refused
-	_, err := s.scrape(context.Background())
+	_, err := r.poll()
 	require.Error(t, err)
 	errs = append(errs, err.Error())
-	require.NoError(t, s.shutdown(context.Background()))
+	require.NoError(t, r.Shutdown(context.Background()))
 
 	require.GreaterOrEqual(t, len(errs), 7, "the failure paths were exercised")
 	for _, e := range errs {
@@ -141,8 +140,8 @@ func TestTLSVerificationIsOnByDefault(t *testing.T) {
 	defer srv.Close()
 	cfg = testConfig(srv.URL)
 	cfg.RetryOnFailure.Enabled = false
-	s := startScraper(t, cfg, func() time.Time { return fixedNow })
-	_, err := s.scrape(context.Background())
+	r := startReceiver(t, cfg, func() time.Time { return fixedNow })
+	_, err := r.poll()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate")
 	assert.Contains(t, err.Error(), adminapi.PathUsageMessages)

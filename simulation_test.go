@@ -1,8 +1,9 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver
 
 import (
-	"context"
-	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -10,80 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/simulator"
 )
-
-// ledger accumulates what the receiver exported, per metric and attribute
-// set (resource attributes prefixed "resource."): the last value of a
-// cumulative series, the sum of a delta series.
-type ledger map[string]*exportedSeries
-
-type exportedSeries struct {
-	metric string
-	attrs  map[string]any
-	value  float64
-}
-
-func (l ledger) add(md pmetric.Metrics) {
-	rms := md.ResourceMetrics()
-	for i := range rms.Len() {
-		res := rms.At(i).Resource().Attributes().AsRaw()
-		ms := rms.At(i).ScopeMetrics().At(0).Metrics()
-		for j := range ms.Len() {
-			m := ms.At(j)
-			delta := m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityDelta
-			dps := m.Sum().DataPoints()
-			for k := range dps.Len() {
-				dp := dps.At(k)
-				attrs := dp.Attributes().AsRaw()
-				for rk, rv := range res {
-					attrs["resource."+rk] = rv
-				}
-				key := m.Name() + fmt.Sprint(attrs) // fmt prints maps sorted
-				v := dp.DoubleValue()
-				if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-					v = float64(dp.IntValue())
-				}
-				e := l[key]
-				if e == nil {
-					e = &exportedSeries{metric: m.Name(), attrs: attrs}
-					l[key] = e
-				}
-				if delta {
-					e.value += v
-				} else {
-					e.value = v
-				}
-			}
-		}
-	}
-}
-
-// sum adds the series of a metric whose attributes include all of match.
-func (l ledger) sum(metric string, match map[string]any) float64 {
-	total := 0.0
-	for _, e := range l {
-		if e.metric != metric {
-			continue
-		}
-		ok := true
-		for k, v := range match {
-			if e.attrs[k] != v {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			total += e.value
-		}
-	}
-	return total
-}
 
 // truthAttrs are the attributes the receiver emits for a usage truth row
 // grouped by the default group_by: nulls become the documented stand-ins.
@@ -129,19 +61,14 @@ func TestReconcilesWithSimulatorGroundTruth(t *testing.T) {
 			cfg.ClaudeCode.Poll.Enabled = true
 			cfg.ClaudeCode.Poll.Lookback = 48 * time.Hour
 			start := clock.Now()
-			s := startScraper(t, cfg, clock.Now)
-
-			got := ledger{}
-			scrape := func(i int, accept bool) {
-				md, err := s.scrape(context.Background())
-				require.NoError(t, err, "scrape %d", i)
-				if accept {
-					got.add(md)
-				}
-				s.settle(accept)
+			next := &testConsumer{refuse: func(call int) bool { return call%7 == 3 }}
+			r := startReceiver(t, cfg, clock.Now, withConsumer(next))
+			tick := func(i int) {
+				_, err := r.poll()
+				require.NoError(t, err, "tick %d", i)
 			}
-			// 100 minutes of traffic, one scrape a minute; every seventh
-			// export is refused; a few requests fail and are retried.
+			// 100 minutes of traffic, one tick a minute; every seventh batch
+			// is refused; a few requests fail and are retried.
 			for i := range 100 {
 				switch i {
 				case 11:
@@ -151,17 +78,19 @@ func TestReconcilesWithSimulatorGroundTruth(t *testing.T) {
 				case 37:
 					sim.Faults().Script(adminapi.PathUsageMessages, simulator.Fault{Truncate: true})
 				}
-				scrape(i, i%7 != 3)
+				tick(i)
 				clock.Advance(time.Minute)
 			}
 			freeze := clock.Now().Truncate(time.Minute)
 			sim.Freeze(freeze)
 			// Everything settles: usage in minutes, cost and Claude Code
 			// within about an hour; reports poll hourly.
+			next.refuse = nil
 			for i := range 200 {
-				scrape(100+i, true)
+				tick(100 + i)
 				clock.Advance(time.Minute)
 			}
+			got := next.ledger()
 
 			usageFrom := start.Add(-3 * time.Hour).Truncate(time.Minute)
 			rows := sim.TruthUsage(simulator.TruthQuery{StartingAt: usageFrom, EndingAt: freeze, GroupBy: cfg.Usage.GroupBy})
@@ -203,8 +132,9 @@ func TestReconcilesWithSimulatorGroundTruth(t *testing.T) {
 			if temporality == TemporalityCumulative {
 				// Exact to the nano-cent: the receiver's own totals.
 				var exported int64
-				cost := s.reports[1].(*streamReport[costKey, modelResource]).stream
-				cost.Totals(func(_ accounting.SeriesID, _ costKey, c accounting.Counters) { exported += c[0] })
+				for _, c := range r.report("cost").stream.Totals() {
+					exported += c[0]
+				}
 				assert.Equal(t, nano, exported, "cost in nano-cents")
 			}
 

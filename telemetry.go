@@ -77,12 +77,12 @@ func (o requestObserver) RateLimitWait(d time.Duration) {
 
 // registerHealth reports each report's lag (the age of its newest final
 // bucket) and the time of its last successful poll.
-func registerHealth(tb *metadata.TelemetryBuilder, reports []collector, now func() time.Time) error {
+func registerHealth(tb *metadata.TelemetryBuilder, reports []*report, now func() time.Time) error {
 	if err := tb.RegisterAnthropicUsageLagCallback(func(_ context.Context, o metric.Float64Observer) error {
 		t := now()
 		for _, r := range reports {
-			if wm := r.health().watermark.Load(); wm != 0 {
-				o.Observe(t.Sub(time.Unix(0, wm)).Seconds(), metric.WithAttributes(attribute.String("report", r.name())))
+			if wm := r.health.watermark.Load(); wm != 0 {
+				o.Observe(t.Sub(time.Unix(0, wm)).Seconds(), metric.WithAttributes(attribute.String("report", r.name)))
 			}
 		}
 		return nil
@@ -91,8 +91,8 @@ func registerHealth(tb *metadata.TelemetryBuilder, reports []collector, now func
 	}
 	return tb.RegisterAnthropicUsageLastSuccessTimestampCallback(func(_ context.Context, o metric.Float64Observer) error {
 		for _, r := range reports {
-			if ts := r.health().lastSuccess.Load(); ts != 0 {
-				o.Observe(float64(ts)/1e9, metric.WithAttributes(attribute.String("report", r.name())))
+			if ts := r.health.lastSuccess.Load(); ts != 0 {
+				o.Observe(float64(ts)/1e9, metric.WithAttributes(attribute.String("report", r.name)))
 			}
 		}
 		return nil

@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver
 
 import (
@@ -47,14 +50,10 @@ func TestOwnTelemetry(t *testing.T) {
 	cfg := testConfig(srv.URL)
 	cfg.Usage.Poll.RevisionWindow = 10 * time.Minute
 	clock := fakeclock.New(fixedNow)
-	s := newScraper(cfg, metadatatest.NewSettings(tt))
-	s.now = clock.Now
-	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+	r := startReceiver(t, cfg, clock.Now, withSettings(metadatatest.NewSettings(tt)))
 
-	_, err = s.scrape(context.Background())
+	_, err = r.poll()
 	require.NoError(t, err)
-	s.settle(true)
 
 	endpoint := attribute.String("endpoint", adminapi.PathUsageMessages)
 	metadatatest.AssertEqualAnthropicUsageRequests(t, tt, []metricdata.DataPoint[int64]{
@@ -86,9 +85,8 @@ func TestOwnTelemetry(t *testing.T) {
 
 	// A bucket that grew when read again is a revision (late data seen).
 	clock.Advance(time.Minute)
-	_, err = s.scrape(context.Background())
+	_, err = r.poll()
 	require.NoError(t, err)
-	s.settle(true)
 	metadatatest.AssertEqualAnthropicUsageBucketsRevised(t, tt, []metricdata.DataPoint[int64]{
 		{Attributes: report, Value: 1},
 	}, metricdatatest.IgnoreTimestamp())

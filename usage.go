@@ -1,13 +1,30 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
 
 import (
 	"context"
+	"iter"
 	"slices"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+// Positions of a usage series key (the order checkpoints keep).
+const (
+	usageWorkspace = iota
+	usageModel
+	usageAPIKey
+	usageServiceTier
+	usageContextWindow
+	usageInferenceGeo
+	usageKeyFields
 )
 
 // Positions of the usage report's values in accounting.Counters.
@@ -32,91 +49,29 @@ var usageTokenTypes = [...]struct {
 	{usageOutput, metadata.AttributeAnthropicTokenTypeOutputTokens, metadata.AttributeGenAiTokenTypeOutput},
 }
 
-// usageKey is a series of the usage report: the grouped dimensions, "" for
-// those not grouped.
-type usageKey struct {
-	workspace, model, apiKey, serviceTier, contextWindow, inferenceGeo string
-}
-
-// modelResource is the resource of usage and cost series.
-type modelResource struct {
-	workspace, model string
-}
-
-// usageSource maps the Messages usage report.
+// usageSource is the Messages usage report.
 type usageSource struct {
-	width   string
-	groupBy []string
+	cfg     UsageConfig
 	filters map[string][]string
-	grouped struct{ workspace, model, apiKey, serviceTier, contextWindow, inferenceGeo bool }
+	grouped [usageKeyFields]bool
 	names   *nameCache
-	rows    map[usageKey]accounting.Counters // one bucket's; reads never overlap
 }
 
 func newUsageSource(cfg UsageConfig, names *nameCache) *usageSource {
-	s := &usageSource{width: cfg.BucketWidth, groupBy: cfg.GroupBy, filters: cfg.filters(), names: names, rows: map[usageKey]accounting.Counters{}}
-	g := func(d string) bool { return slices.Contains(cfg.GroupBy, d) }
-	s.grouped.workspace = g(groupWorkspace)
-	s.grouped.model = g(groupModel)
-	s.grouped.apiKey = g(groupAPIKey)
-	s.grouped.serviceTier = g(groupServiceTier)
-	s.grouped.contextWindow = g(groupContextWindow)
-	s.grouped.inferenceGeo = g(groupInferenceGeo)
+	s := &usageSource{cfg: cfg, filters: cfg.filters(), names: names}
+	for pos, dim := range [usageKeyFields]string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow, groupInferenceGeo} {
+		s.grouped[pos] = slices.Contains(cfg.GroupBy, dim)
+	}
 	return s
 }
 
-func (s *usageSource) read(ctx context.Context, api reportAPI, from, to time.Time, obs observeFunc[usageKey], onPage adminapi.PageFunc, skip *rowSkips) error {
-	q := adminapi.ReportQuery{
-		StartingAt:  from,
-		EndingAt:    to,
-		BucketWidth: s.width,
-		Limit:       adminapi.MaxLimit(s.width),
-		GroupBy:     s.groupBy,
-		Filters:     s.filters,
-	}
-	rows := s.rows
-	dups := newRepeats(usageDims)
-	return api.UsageReport(ctx, q, func(b *adminapi.UsageBucket) error {
-		clear(rows)
-		dups.reset()
-		for i := range b.Results {
-			c, ok := usageCounters(&b.Results[i])
-			if !ok {
-				skip.add("negative count")
-				continue
-			}
-			k := s.key(&b.Results[i])
-			sum, seen := rows[k]
-			if seen && dups.repeated(b.Results, i) {
-				skip.add("row repeated within a bucket")
-				continue
-			}
-			for j := range c {
-				sum[j] += c[j]
-			}
-			rows[k] = sum
-		}
-		return obs(b.StartingAt, b.EndingAt, rows)
-	}, onPage)
-}
+func (s *usageSource) name() string         { return "usage" }
+func (s *usageSource) poll() PollConfig     { return s.cfg.Poll }
+func (s *usageSource) width() time.Duration { return adminapi.WidthDuration(s.cfg.BucketWidth) }
+func (s *usageSource) keyFields() int       { return usageKeyFields }
 
-func (s *usageSource) codec() accounting.KeyCodec[usageKey] {
-	return accounting.KeyCodec[usageKey]{
-		Encode: func(k usageKey) []string {
-			return []string{k.workspace, k.model, k.apiKey, k.serviceTier, k.contextWindow, k.inferenceGeo}
-		},
-		Decode: func(f []string) (usageKey, error) {
-			if len(f) != 6 {
-				return usageKey{}, errKeyFields
-			}
-			return usageKey{f[0], f[1], f[2], f[3], f[4], f[5]}, nil
-		},
-	}
-}
-
-// shape is what a checkpoint of this report must match.
 func (s *usageSource) shape() []string {
-	shape := []string{"usage", s.width, sortedJoin(s.groupBy)}
+	shape := []string{"usage", s.cfg.BucketWidth, sortedJoin(s.cfg.GroupBy)}
 	for name, vals := range s.filters {
 		shape = append(shape, name+"="+sortedJoin(vals))
 	}
@@ -124,10 +79,49 @@ func (s *usageSource) shape() []string {
 	return shape
 }
 
-// usageDims is every dimension a usage row carries.
-func usageDims(r *adminapi.UsageResult) [9]string {
-	return [9]string{orNil(r.APIKeyID), orNil(r.WorkspaceID), orNil(r.Model), orNil(r.ServiceTier), orNil(r.ContextWindow),
-		orNil(r.InferenceGeo), orNil(r.AccountID), orNil(r.ServiceAccountID), orNil(r.Speed)}
+func (s *usageSource) read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error] {
+	return mapPages(api.UsageReport(ctx, adminapi.ReportQuery{
+		StartingAt:  from,
+		EndingAt:    to,
+		BucketWidth: s.cfg.BucketWidth,
+		Limit:       adminapi.MaxLimit(s.cfg.BucketWidth),
+		GroupBy:     s.cfg.GroupBy,
+		Filters:     s.filters,
+	}), s.mapPage)
+}
+
+// mapPage sums each bucket's rows per series. Rows that map to the same
+// series but differ in a dimension the receiver does not group by are
+// summed; a row whose every dimension repeats an earlier row of the bucket
+// is the same group sent twice, and is counted once.
+func (s *usageSource) mapPage(p *adminapi.UsagePage) page {
+	out := page{more: p.HasMore, buckets: make([]bucket, 0, len(p.Data)), skipped: skipCounts{}}
+	for _, b := range p.Data {
+		rows := make(map[seriesKey]accounting.Counters, len(b.Results))
+		seen := make(map[[9]string]bool, len(b.Results))
+		for i := range b.Results {
+			r := &b.Results[i]
+			c, ok := usageCounters(r)
+			if !ok {
+				out.skipped.add("negative count")
+				continue
+			}
+			if dims := usageDims(r); seen[dims] {
+				out.skipped.add("row repeated within a bucket")
+				continue
+			} else {
+				seen[dims] = true
+			}
+			k := s.key(r)
+			sum := rows[k]
+			for j := range c {
+				sum[j] += c[j]
+			}
+			rows[k] = sum
+		}
+		out.buckets = append(out.buckets, bucket{start: b.StartingAt, end: b.EndingAt, rows: rows})
+	}
+	return out
 }
 
 // usageCounters reads a row's values; a row with a negative count is not
@@ -148,49 +142,73 @@ func usageCounters(r *adminapi.UsageResult) (accounting.Counters, bool) {
 	return c, true
 }
 
-func (s *usageSource) key(r *adminapi.UsageResult) usageKey {
-	return usageKey{
-		workspace:     dimension(s.grouped.workspace, r.WorkspaceID, defaultWorkspace),
-		model:         dimension(s.grouped.model, r.Model, unknownValue),
-		apiKey:        dimension(s.grouped.apiKey, r.APIKeyID, consoleAPIKey),
-		serviceTier:   dimension(s.grouped.serviceTier, r.ServiceTier, unknownValue),
-		contextWindow: dimension(s.grouped.contextWindow, r.ContextWindow, unknownValue),
-		inferenceGeo:  dimension(s.grouped.inferenceGeo, r.InferenceGeo, unknownValue),
-	}
+// usageDims is every dimension a usage row carries, grouped or not.
+func usageDims(r *adminapi.UsageResult) [9]string {
+	return [9]string{orNil(r.APIKeyID), orNil(r.WorkspaceID), orNil(r.Model), orNil(r.ServiceTier), orNil(r.ContextWindow),
+		orNil(r.InferenceGeo), orNil(r.AccountID), orNil(r.ServiceAccountID), orNil(r.Speed)}
 }
 
-func (s *usageSource) resource(k usageKey) modelResource {
-	return modelResource{workspace: k.workspace, model: k.model}
+func (s *usageSource) key(r *adminapi.UsageResult) seriesKey {
+	var k seriesKey
+	k[usageWorkspace] = dimension(s.grouped[usageWorkspace], r.WorkspaceID, defaultWorkspace)
+	k[usageModel] = dimension(s.grouped[usageModel], r.Model, unknownValue)
+	k[usageAPIKey] = dimension(s.grouped[usageAPIKey], r.APIKeyID, consoleAPIKey)
+	k[usageServiceTier] = dimension(s.grouped[usageServiceTier], r.ServiceTier, unknownValue)
+	k[usageContextWindow] = dimension(s.grouped[usageContextWindow], r.ContextWindow, unknownValue)
+	k[usageInferenceGeo] = dimension(s.grouped[usageInferenceGeo], r.InferenceGeo, unknownValue)
+	return k
 }
 
-func (s *usageSource) setResource(rb *metadata.ResourceBuilder, r modelResource) {
-	setModelResource(rb, r)
-	s.names.setResource(rb, r.workspace)
+func (s *usageSource) resourceOf(k seriesKey) resourceKey {
+	return resourceKey{workspace: k[usageWorkspace], model: k[usageModel]}
 }
 
-func setModelResource(rb *metadata.ResourceBuilder, r modelResource) {
+func (s *usageSource) resource(rb *metadata.ResourceBuilder, res resourceKey) {
+	setModelResource(rb, res)
+	s.names.setResource(rb, res.workspace)
+}
+
+// setModelResource sets the attributes of a usage or cost resource.
+func setModelResource(rb *metadata.ResourceBuilder, res resourceKey) {
 	rb.SetGenAiProviderName("anthropic")
-	if r.workspace != "" {
-		rb.SetAnthropicWorkspaceID(r.workspace)
+	if res.workspace != "" {
+		rb.SetAnthropicWorkspaceID(res.workspace)
 	}
-	if r.model != "" {
-		rb.SetGenAiRequestModel(r.model)
+	if res.model != "" {
+		rb.SetGenAiRequestModel(res.model)
 	}
 }
 
-func (s *usageSource) record(w *points, k usageKey, c accounting.Counters, skipZero bool) {
-	var name string
-	if k.apiKey != "" {
-		name = s.names.apiKeyName(k.apiKey)
-	}
-	w.series(opt(keyAPIKeyID, k.apiKey), opt(keyAPIKeyName, name), opt(keyServiceTier, k.serviceTier),
-		opt(keyContextWindow, k.contextWindow), opt(keyInferenceGeo, k.inferenceGeo))
+func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool) {
+	attrs := optionalAttributes(
+		optional{k[usageAPIKey], metadata.WithAnthropicAPIKeyIDMetricAttribute},
+		optional{s.names.apiKeyName(k[usageAPIKey]), metadata.WithAnthropicAPIKeyNameMetricAttribute},
+		optional{k[usageServiceTier], metadata.WithAnthropicServiceTierMetricAttribute},
+		optional{k[usageContextWindow], metadata.WithAnthropicContextWindowMetricAttribute},
+		optional{k[usageInferenceGeo], metadata.WithAnthropicInferenceGeoMetricAttribute},
+	)
 	for _, t := range usageTokenTypes {
 		if v := c[t.pos]; v != 0 || !skipZero {
-			w.intPoint(metadata.MetricsInfo.AnthropicUsageTokens.Name, v, req(keyTokenType, t.typ.String()), req(keyGenAITokenType, t.genAI.String()))
+			mb.RecordAnthropicUsageTokensDataPoint(ts, v, t.typ, t.genAI, attrs...)
 		}
 	}
 	if v := c[usageWebSearch]; v != 0 || !skipZero {
-		w.intPoint(metadata.MetricsInfo.AnthropicUsageWebSearchRequests.Name, v)
+		mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, v, attrs...)
 	}
+}
+
+// optional is a conditionally required attribute: set when it has a value.
+type optional struct {
+	value string
+	with  func(string) metadata.MetricAttributeOption
+}
+
+func optionalAttributes(attrs ...optional) []metadata.MetricAttributeOption {
+	opts := make([]metadata.MetricAttributeOption, 0, len(attrs))
+	for _, a := range attrs {
+		if a.value != "" {
+			opts = append(opts, a.with(a.value))
+		}
+	}
+	return opts
 }

@@ -1,0 +1,207 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package anthropicusagereceiver
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+// Cost rows to series, without HTTP: amounts in exact nano-cents; a row
+// that is not USD, not a decimal, negative or sent twice is skipped with
+// its reason; with description grouping the structured fields are kept,
+// a null among them left out.
+func TestCostRowsToSeries(t *testing.T) {
+	row := func(ws, amount string) adminapi.CostResult {
+		return adminapi.CostResult{Currency: "USD", Amount: adminapi.Decimal(amount), WorkspaceID: sp(ws)}
+	}
+	nano := func(n int64) accounting.Counters { return accounting.Counters{n} }
+	tests := []struct {
+		name    string
+		groupBy []string
+		rows    []adminapi.CostResult
+		want    map[seriesKey]accounting.Counters
+		skipped skipCounts
+	}{
+		{
+			name:    "decimal cents to nano-cents, summed per workspace",
+			groupBy: []string{groupWorkspace},
+			rows: []adminapi.CostResult{row("wrkspc_a", "123.45"), {Currency: "USD", Amount: "0.000000001", WorkspaceID: sp("wrkspc_a"), Model: sp("haiku")},
+				{Currency: "USD", Amount: "1"}},
+			want: map[seriesKey]accounting.Counters{
+				{costWorkspace: "wrkspc_a"}:       nano(123_450_000_001),
+				{costWorkspace: defaultWorkspace}: nano(1_000_000_000),
+			},
+		},
+		{
+			name:    "amounts the receiver cannot count",
+			groupBy: nil,
+			rows: []adminapi.CostResult{row("a", "1"), row("b", "NaN"), row("c", ""), row("d", "-3"), row("e", "Infinity"),
+				{Currency: "EUR", Amount: "5", WorkspaceID: sp("f")}, row("a", "1")},
+			want:    map[seriesKey]accounting.Counters{{}: nano(1_000_000_000)},
+			skipped: skipCounts{"amount is not a decimal": 3, "negative amount": 1, "currency is not USD": 1, "row repeated within a bucket": 1},
+		},
+		{
+			name:    "description grouping keeps the structured fields",
+			groupBy: []string{groupWorkspace, groupDescription},
+			rows: []adminapi.CostResult{
+				{Currency: "USD", Amount: "10", WorkspaceID: sp("wrkspc_a"), Description: sp("Claude Sonnet 4.6 Usage - Output Tokens"),
+					CostType: sp("tokens"), TokenType: sp("output_tokens"), Model: sp("claude-sonnet-4-6"), ServiceTier: sp("standard"),
+					ContextWindow: sp("0-200k"), InferenceGeo: sp("global")},
+				{Currency: "USD", Amount: "2", Description: sp("Web Search"), CostType: sp("web_search")},
+			},
+			want: map[seriesKey]accounting.Counters{
+				{"wrkspc_a", "Claude Sonnet 4.6 Usage - Output Tokens", "tokens", "output_tokens", "claude-sonnet-4-6", "standard", "0-200k", "global"}: nano(10_000_000_000),
+				{costWorkspace: defaultWorkspace, costDescription: "Web Search", costType: "web_search"}:                                                nano(2_000_000_000),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := NewDefaultCostConfig()
+			cfg.GroupBy = tt.groupBy
+			p := newCostSource(cfg, nil).mapPage(&adminapi.CostPage{Data: []adminapi.CostBucket{{
+				StartingAt: fixedNow.Truncate(24 * time.Hour), EndingAt: fixedNow.Truncate(24 * time.Hour).Add(24 * time.Hour), Results: tt.rows,
+			}}})
+			assert.Equal(t, tt.want, p.buckets[0].rows)
+			if tt.skipped == nil {
+				tt.skipped = skipCounts{}
+			}
+			assert.Equal(t, tt.skipped, p.skipped)
+		})
+	}
+}
+
+// Skipped rows are one warning per reason and poll, not one per row.
+func TestSkippedRowsAreOneWarningPerReason(t *testing.T) {
+	day := fixedNow.Truncate(24 * time.Hour)
+	var rows []string
+	for i, amount := range []string{`"123.45"`, `"NaN"`, `""`, `"Infinity"`, `"x"`, `"-3"`} {
+		rows = append(rows, fmt.Sprintf(`{"currency":"USD","amount":%s,"workspace_id":"wrkspc_%d"}`, amount, i))
+	}
+	body := usageBody(bucketJSON(day, 24*time.Hour, rows...))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Usage.Poll.Enabled = false
+	cfg.Cost.Poll.Enabled = true
+	core, logs := observer.New(zap.WarnLevel)
+	r := startReceiver(t, cfg, func() time.Time { return fixedNow }, withLogger(zap.New(core)))
+	md, err := r.poll()
+	require.NoError(t, err)
+	got := ledger{}
+	got.add(md)
+	assert.InDelta(t, 1.2345, got.sum("anthropic.cost", nil), 1e-12)
+	notDecimal := logs.FilterField(zap.String("reason", "amount is not a decimal")).All()
+	require.Len(t, notDecimal, 1, "one warning per reason and poll")
+	assert.Equal(t, int64(4), notDecimal[0].ContextMap()["rows"])
+	assert.Equal(t, 1, logs.FilterField(zap.String("reason", "negative amount")).Len())
+}
+
+// The cost report answers 400 for a window that is too recent: not an
+// outage. It is logged at debug level, and read again next interval; a 400
+// for an older window is a real error.
+func TestCostTooRecentIsNotAnOutage(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"type":"error","error":{"type":"invalid_request_error","message":"starting_at is too recent"},"request_id":"req_recent"}`))
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		lookback time.Duration
+		wantErr  bool
+	}{
+		{lookback: 0, wantErr: false},                 // today only: too recent
+		{lookback: 7 * 24 * time.Hour, wantErr: true}, // a week back: a real 400
+	} {
+		requests.Store(0)
+		cfg := testConfig(srv.URL)
+		cfg.Usage.Poll.Enabled = false
+		cfg.Cost.Poll.Enabled = true
+		cfg.Cost.Poll.Lookback = tc.lookback
+		cfg.Cost.Poll.RevisionWindow = 0
+		core, logs := observer.New(zap.DebugLevel)
+		clock := fakeclock.New(fixedNow)
+		r := startReceiver(t, cfg, clock.Now, withLogger(zap.New(core)))
+		_, err := r.poll()
+		if tc.wantErr {
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "invalid_request_error")
+			continue
+		}
+		require.NoError(t, err)
+		debug := logs.FilterMessageSnippet("not available yet").All()
+		require.Len(t, debug, 1)
+		assert.Equal(t, zap.DebugLevel, debug[0].Level)
+		clock.Advance(10 * time.Minute)
+		_, err = r.poll()
+		require.NoError(t, err)
+		assert.Equal(t, int32(1), requests.Load(), "read again at the next interval (1h), not every tick")
+		clock.Advance(time.Hour)
+		_, err = r.poll()
+		require.NoError(t, err)
+		assert.Equal(t, int32(2), requests.Load())
+	}
+}
+
+// The reference's example bodies: one cost day and one Claude Code day.
+func TestCostAndClaudeCodeGolden(t *testing.T) {
+	now := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		golden string
+		mod    func(*Config)
+	}{
+		{name: "cost", golden: "cost_cumulative.yaml", mod: func(c *Config) { c.Cost.Poll.Enabled = true }},
+		{name: "cost with description", golden: "cost_description.yaml", mod: func(c *Config) {
+			c.Cost.Poll.Enabled = true
+			c.MetricsBuilderConfig.Metrics.AnthropicCost.EnabledAttributes = append(c.MetricsBuilderConfig.Metrics.AnthropicCost.EnabledAttributes,
+				metadata.AnthropicCostMetricAttributeKeyAnthropicCostDescription)
+		}},
+		{name: "cost by workspace only", golden: "cost_workspace_only.yaml", mod: func(c *Config) {
+			c.Cost.Poll.Enabled = true
+			c.Cost.GroupBy = []string{"workspace_id"}
+		}},
+		{name: "claude code", golden: "claude_code.yaml", mod: func(c *Config) { c.ClaudeCode.Poll.Enabled = true }},
+		{name: "claude code hashed actor", golden: "claude_code_hashed.yaml", mod: func(c *Config) {
+			c.ClaudeCode.Poll.Enabled = true
+			c.ClaudeCode.Actor = actorHash
+		}},
+		{name: "claude code dropped actor", golden: "claude_code_dropped.yaml", mod: func(c *Config) {
+			c.ClaudeCode.Poll.Enabled = true
+			c.ClaudeCode.Actor = actorDrop
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fixtureServer(t, map[string]string{
+				adminapi.PathCostReport: "cost_report.json",
+				adminapi.PathClaudeCode: "claude_code.json",
+			})
+			cfg := testConfig(srv.URL)
+			cfg.Usage.Poll.Enabled = false
+			tt.mod(cfg)
+			r := startReceiver(t, cfg, func() time.Time { return now })
+			md, err := r.poll()
+			require.NoError(t, err)
+			compareGolden(t, tt.golden, md)
+		})
+	}
+}

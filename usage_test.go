@@ -1,0 +1,130 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package anthropicusagereceiver
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+)
+
+func sp(s string) *string { return &s }
+
+// usageRows is one bucket of usage rows mapped with groupBy.
+func usageRows(groupBy []string, rows ...adminapi.UsageResult) (map[seriesKey]accounting.Counters, skipCounts) {
+	cfg := NewDefaultUsageConfig()
+	cfg.GroupBy = groupBy
+	p := newUsageSource(cfg, nil).mapPage(&adminapi.UsagePage{Data: []adminapi.UsageBucket{{
+		StartingAt: fixedNow, EndingAt: fixedNow.Add(time.Minute), Results: rows,
+	}}})
+	return p.buckets[0].rows, p.skipped
+}
+
+func usageKey(workspace, model, apiKey, tier, window, geo string) seriesKey {
+	return seriesKey{workspace, model, apiKey, tier, window, geo}
+}
+
+// Rows to series, without HTTP: nulls of grouped dimensions become the
+// documented stand-ins, ungrouped dimensions are left out, rows of one
+// series are summed, a row sent twice is counted once, a negative count is
+// skipped.
+func TestUsageRowsToSeries(t *testing.T) {
+	out := func(n int64) accounting.Counters { return accounting.Counters{usageOutput: n} }
+	tests := []struct {
+		name    string
+		groupBy []string
+		rows    []adminapi.UsageResult
+		want    map[seriesKey]accounting.Counters
+		skipped skipCounts
+	}{
+		{
+			name:    "nulls of grouped dimensions",
+			groupBy: []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow, groupInferenceGeo},
+			rows:    []adminapi.UsageResult{{OutputTokens: 5}},
+			want:    map[seriesKey]accounting.Counters{usageKey(defaultWorkspace, unknownValue, consoleAPIKey, unknownValue, unknownValue, unknownValue): out(5)},
+		},
+		{
+			name:    "ungrouped dimensions are not emitted",
+			groupBy: []string{groupModel},
+			rows:    []adminapi.UsageResult{{OutputTokens: 5, Model: sp("sonnet"), WorkspaceID: sp("wrkspc_a"), APIKeyID: sp("apikey_a")}},
+			want:    map[seriesKey]accounting.Counters{usageKey("", "sonnet", "", "", "", ""): out(5)},
+		},
+		{
+			name:    "rows differing in an ungrouped dimension are summed",
+			groupBy: []string{groupModel},
+			rows: []adminapi.UsageResult{
+				{OutputTokens: 5, Model: sp("sonnet"), WorkspaceID: sp("wrkspc_a")},
+				{OutputTokens: 7, Model: sp("sonnet"), WorkspaceID: sp("wrkspc_b")},
+			},
+			want: map[seriesKey]accounting.Counters{usageKey("", "sonnet", "", "", "", ""): out(12)},
+		},
+		{
+			name:    "a row sent twice is counted once",
+			groupBy: []string{groupModel},
+			rows:    []adminapi.UsageResult{{OutputTokens: 5, Model: sp("sonnet")}, {OutputTokens: 5, Model: sp("sonnet")}},
+			want:    map[seriesKey]accounting.Counters{usageKey("", "sonnet", "", "", "", ""): out(5)},
+			skipped: skipCounts{"row repeated within a bucket": 1},
+		},
+		{
+			name:    "a negative count is skipped",
+			groupBy: []string{groupModel},
+			rows:    []adminapi.UsageResult{{OutputTokens: 5, Model: sp("sonnet")}, {OutputTokens: -1, Model: sp("haiku")}},
+			want:    map[seriesKey]accounting.Counters{usageKey("", "sonnet", "", "", "", ""): out(5)},
+			skipped: skipCounts{"negative count": 1},
+		},
+		{
+			name:    "every counter",
+			groupBy: nil,
+			rows: []adminapi.UsageResult{{UncachedInputTokens: 1, CacheReadInputTokens: 2, OutputTokens: 5,
+				CacheCreation: adminapi.CacheCreation{Ephemeral5mInputTokens: 3, Ephemeral1hInputTokens: 4}, ServerToolUse: adminapi.ServerToolUse{WebSearchRequests: 6}}},
+			want: map[seriesKey]accounting.Counters{{}: {1, 2, 3, 4, 5, 6}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, skipped := usageRows(tt.groupBy, tt.rows...)
+			assert.Equal(t, tt.want, got)
+			if tt.skipped == nil {
+				tt.skipped = skipCounts{}
+			}
+			assert.Equal(t, tt.skipped, skipped)
+		})
+	}
+}
+
+// The reference's example page, polled and emitted: one golden file per
+// configuration.
+func TestUsageGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		golden string
+		mod    func(*Config)
+	}{
+		{name: "cumulative", golden: "usage_cumulative.yaml"},
+		{name: "delta", golden: "usage_delta.yaml", mod: func(c *Config) { c.Temporality = TemporalityDelta }},
+		{name: "group by model only", golden: "usage_model_only.yaml", mod: func(c *Config) { c.Usage.GroupBy = []string{"model"} }},
+		{name: "no grouping", golden: "usage_ungrouped.yaml", mod: func(c *Config) { c.Usage.GroupBy = nil }},
+		{name: "web search disabled", golden: "usage_tokens_only.yaml", mod: func(c *Config) {
+			c.MetricsBuilderConfig.Metrics.AnthropicUsageWebSearchRequests.Enabled = false
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fixtureServer(t, map[string]string{adminapi.PathUsageMessages: "usage_report_1m.json"})
+			cfg := testConfig(srv.URL)
+			if tt.mod != nil {
+				tt.mod(cfg)
+			}
+			r := startReceiver(t, cfg, func() time.Time { return fixedNow })
+			md, err := r.poll()
+			require.NoError(t, err)
+			compareGolden(t, tt.golden, md)
+		})
+	}
+}

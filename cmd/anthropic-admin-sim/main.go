@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command anthropic-admin-sim serves a local, deterministic simulation of the
 // Anthropic Admin API usage, cost, Claude Code and lookup endpoints, for
 // developing and testing the usage receiver without a real organization.

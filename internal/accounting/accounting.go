@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package accounting turns re-read, still-changing report buckets into exact
 // running totals.
 //

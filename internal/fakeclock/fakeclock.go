@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package fakeclock is a settable clock for tests that drive the receiver
 // and the simulator through hours of simulated time in milliseconds.
 package fakeclock // import "github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"

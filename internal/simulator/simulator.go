@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package simulator is a deterministic, faithful local simulator of the
 // Anthropic Admin API endpoints read by the usage receiver: the Messages
 // usage report, the cost report, the Claude Code analytics report and the

@@ -73,42 +73,23 @@ func (s *costSource) read(ctx context.Context, api reportAPI, from, to time.Time
 	}
 }
 
-// mapPage sums each bucket's rows per series, in nano-cents; a row whose
-// every dimension repeats an earlier row of the bucket is counted once.
+// mapPage maps a page of the cost report to series, in nano-cents.
 func (s *costSource) mapPage(p *adminapi.CostPage) page {
-	out := page{more: p.HasMore, buckets: make([]bucket, 0, len(p.Data)), skipped: skipCounts{}}
-	for _, b := range p.Data {
-		rows := make(map[seriesKey]accounting.Counters, len(b.Results))
-		seen := make(map[[10]string]bool, len(b.Results))
-		for i := range b.Results {
-			r := &b.Results[i]
-			if r.Currency != "" && r.Currency != "USD" {
-				out.skipped.add("currency is not USD")
-				continue
-			}
-			n, err := r.Amount.NanoCents()
-			switch {
-			case err != nil:
-				out.skipped.add("amount is not a decimal")
-				continue
-			case n < 0:
-				out.skipped.add("negative amount")
-				continue
-			}
-			if dims := costDims(r); seen[dims] {
-				out.skipped.add("row repeated within a bucket")
-				continue
-			} else {
-				seen[dims] = true
-			}
-			k := s.key(r)
-			c := rows[k]
-			c[0] += n
-			rows[k] = c
+	return mapBuckets(p, costDims, func(r *adminapi.CostResult) (seriesKey, accounting.Counters, string) {
+		var c accounting.Counters
+		if r.Currency != "" && r.Currency != "USD" {
+			return seriesKey{}, c, "currency is not USD"
 		}
-		out.buckets = append(out.buckets, bucket{start: b.StartingAt, end: b.EndingAt, rows: rows})
-	}
-	return out
+		n, err := r.Amount.NanoCents()
+		switch {
+		case err != nil:
+			return seriesKey{}, c, "amount is not a decimal"
+		case n < 0:
+			return seriesKey{}, c, "negative amount"
+		}
+		c[0] = n
+		return s.key(r), c, ""
+	})
 }
 
 func (s *costSource) key(r *adminapi.CostResult) seriesKey {

@@ -40,15 +40,9 @@ import (
 func TestRefusedBatchIsSentAgainUnchanged(t *testing.T) {
 	for _, temporality := range []Temporality{TemporalityDelta, TemporalityCumulative} {
 		t.Run(string(temporality), func(t *testing.T) {
-			api := newScriptedUsage()
-			srv := httptest.NewServer(api)
-			defer srv.Close()
+			api, clock, cfg := scriptedSetup(t, temporality)
 			b0 := fixedNow.Truncate(time.Minute)
 			api.set(b0, "sonnet", 10)
-			clock := fakeclock.New(fixedNow)
-			cfg := testConfig(srv.URL)
-			cfg.Temporality = temporality
-			cfg.Usage.GroupBy = []string{"model"}
 			var sent []pmetric.Metrics
 			down := true
 			next := &recordingConsumer{fn: func(md pmetric.Metrics) error {
@@ -112,13 +106,7 @@ func (c *recordingConsumer) ConsumeMetrics(_ context.Context, md pmetric.Metrics
 // value per series and timestamp stays exact; one that adds every point
 // counts each replay.
 func TestFanOutReplaysAreRecognisable(t *testing.T) {
-	api := newScriptedUsage()
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	clock := fakeclock.New(fixedNow)
-	cfg := testConfig(srv.URL)
-	cfg.Temporality = TemporalityDelta
-	cfg.Usage.GroupBy = []string{"model"}
+	api, clock, cfg := scriptedSetup(t, TemporalityDelta)
 	healthy, other := ledger{}, ledger{}
 	downFor := 3
 	next := &recordingConsumer{fn: func(md pmetric.Metrics) error {
@@ -150,15 +138,9 @@ func TestFanOutReplaysAreRecognisable(t *testing.T) {
 // it sends it again unchanged too, which a backend keeping one value per
 // series and timestamp absorbs.
 func TestUndeliveredBatchSurvivesACrash(t *testing.T) {
-	api := newScriptedUsage()
-	srv := httptest.NewServer(api)
-	defer srv.Close()
+	api, clock, cfg := scriptedSetup(t, TemporalityDelta)
 	b0 := fixedNow.Truncate(time.Minute)
 	api.set(b0, "sonnet", 10)
-	clock := fakeclock.New(fixedNow)
-	cfg := testConfig(srv.URL)
-	cfg.Temporality = TemporalityDelta
-	cfg.Usage.GroupBy = []string{"model"}
 	cfg.Storage = &storageID
 	host := &storageHost{dir: t.TempDir()}
 	host.start(t)

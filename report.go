@@ -469,6 +469,40 @@ func mapPages[P any](pages iter.Seq2[*P, error], mapPage func(*P) page) iter.Seq
 	}
 }
 
+// mapBuckets sums each bucket's rows per series: row maps a row to its
+// series and values, or gives the reason it cannot be counted. Rows that map
+// to the same series but differ in a dimension the receiver does not group by
+// are summed; a row whose every dimension (dims) repeats an earlier row of
+// the bucket is the same group sent twice, and is counted once.
+func mapBuckets[R any, D comparable](p *adminapi.Page[R], dims func(*R) D, row func(*R) (seriesKey, accounting.Counters, string)) page {
+	out := page{more: p.HasMore, buckets: make([]bucket, 0, len(p.Data)), skipped: skipCounts{}}
+	for _, b := range p.Data {
+		rows := make(map[seriesKey]accounting.Counters, len(b.Results))
+		seen := make(map[D]bool, len(b.Results))
+		for i := range b.Results {
+			r := &b.Results[i]
+			k, c, skip := row(r)
+			if skip != "" {
+				out.skipped.add(skip)
+				continue
+			}
+			if d := dims(r); seen[d] {
+				out.skipped.add("row repeated within a bucket")
+				continue
+			} else {
+				seen[d] = true
+			}
+			sum := rows[k]
+			for j := range c {
+				sum[j] += c[j]
+			}
+			rows[k] = sum
+		}
+		out.buckets = append(out.buckets, bucket{start: b.StartingAt, end: b.EndingAt, rows: rows})
+	}
+	return out
+}
+
 // keyCodec writes the first n fields of series keys into checkpoints.
 func keyCodec(n int) accounting.KeyCodec[seriesKey] {
 	return accounting.KeyCodec[seriesKey]{

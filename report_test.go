@@ -38,6 +38,19 @@ func newScriptedUsage() *scriptedUsage {
 	return &scriptedUsage{buckets: map[time.Time]map[string]int64{}}
 }
 
+// scriptedSetup is the usage report grouped by model, in temporality, read
+// from a scripted API with a fake clock at fixedNow.
+func scriptedSetup(t *testing.T, temporality Temporality) (*scriptedUsage, *fakeclock.Clock, *Config) {
+	t.Helper()
+	api := newScriptedUsage()
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	cfg := testConfig(srv.URL)
+	cfg.Temporality = temporality
+	cfg.Usage.GroupBy = []string{"model"}
+	return api, fakeclock.New(fixedNow), cfg
+}
+
 func (s *scriptedUsage) set(start time.Time, model string, v int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -99,13 +112,7 @@ func outputTokens(l ledger) map[string]int64 {
 func TestGrowingBucketsExactTotals(t *testing.T) {
 	for _, temporality := range []Temporality{TemporalityCumulative, TemporalityDelta} {
 		t.Run(string(temporality), func(t *testing.T) {
-			api := newScriptedUsage()
-			srv := httptest.NewServer(api)
-			defer srv.Close()
-			clock := fakeclock.New(fixedNow)
-			cfg := testConfig(srv.URL)
-			cfg.Temporality = temporality
-			cfg.Usage.GroupBy = []string{"model"}
+			api, clock, cfg := scriptedSetup(t, temporality)
 			cfg.Usage.Poll.RevisionWindow = 5 * time.Minute
 			refuse := map[int]bool{}
 			next := &testConsumer{refuse: func(call int) bool { return refuse[call] }}

@@ -90,38 +90,15 @@ func (s *usageSource) read(ctx context.Context, api reportAPI, from, to time.Tim
 	}), s.mapPage)
 }
 
-// mapPage sums each bucket's rows per series. Rows that map to the same
-// series but differ in a dimension the receiver does not group by are
-// summed; a row whose every dimension repeats an earlier row of the bucket
-// is the same group sent twice, and is counted once.
+// mapPage maps a page of the usage report to series.
 func (s *usageSource) mapPage(p *adminapi.UsagePage) page {
-	out := page{more: p.HasMore, buckets: make([]bucket, 0, len(p.Data)), skipped: skipCounts{}}
-	for _, b := range p.Data {
-		rows := make(map[seriesKey]accounting.Counters, len(b.Results))
-		seen := make(map[[9]string]bool, len(b.Results))
-		for i := range b.Results {
-			r := &b.Results[i]
-			c, ok := usageCounters(r)
-			if !ok {
-				out.skipped.add("negative count")
-				continue
-			}
-			if dims := usageDims(r); seen[dims] {
-				out.skipped.add("row repeated within a bucket")
-				continue
-			} else {
-				seen[dims] = true
-			}
-			k := s.key(r)
-			sum := rows[k]
-			for j := range c {
-				sum[j] += c[j]
-			}
-			rows[k] = sum
+	return mapBuckets(p, usageDims, func(r *adminapi.UsageResult) (seriesKey, accounting.Counters, string) {
+		c, ok := usageCounters(r)
+		if !ok {
+			return seriesKey{}, c, "negative count"
 		}
-		out.buckets = append(out.buckets, bucket{start: b.StartingAt, end: b.EndingAt, rows: rows})
-	}
-	return out
+		return s.key(r), c, ""
+	})
 }
 
 // usageCounters reads a row's values; a row with a negative count is not

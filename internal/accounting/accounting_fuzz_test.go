@@ -24,11 +24,10 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fuzzcorpus"
 )
 
 var writeFuzzSeeds = flag.Bool("write-fuzz-seeds", false, "rewrite the seed corpora under testdata/fuzz from the seeds in the fuzz tests")
@@ -444,27 +443,6 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if !*writeFuzzSeeds {
 		t.Skip("run with -write-fuzz-seeds to rewrite testdata/fuzz")
 	}
-	fzWriteCorpus(t, "FuzzStream", streamSeeds())
-	fzWriteCorpus(t, "FuzzRestore", restoreSeeds(t))
-}
-
-// fzWriteCorpus writes seeds in the corpus file format of `go test -fuzz`,
-// replacing the files named seed-*.
-func fzWriteCorpus(t *testing.T, fuzzName string, seeds map[string][]byte) {
-	dir := filepath.Join("testdata", "fuzz", fuzzName)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old, _ := filepath.Glob(filepath.Join(dir, "seed-*"))
-	for _, f := range old {
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, b := range seeds {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
-		if err := os.WriteFile(filepath.Join(dir, "seed-"+strings.ReplaceAll(name, "/", "_")), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fuzzcorpus.Write(t, "FuzzStream", fuzzcorpus.Bytes(streamSeeds()))
+	fuzzcorpus.Write(t, "FuzzRestore", fuzzcorpus.Bytes(restoreSeeds(t)))
 }

@@ -23,7 +23,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -31,6 +30,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fuzzcorpus"
 )
 
 var writeFuzzSeeds = flag.Bool("write-fuzz-seeds", false, "rewrite the seed corpora under testdata/fuzz from the seeds in the fuzz tests")
@@ -423,46 +424,6 @@ func readSeed(t *testing.T, path string) []byte {
 	return b
 }
 
-// writeCorpus writes seeds in the corpus file format of `go test -fuzz`, one
-// file per seed, replacing the files named seed-*.
-func writeCorpus(t *testing.T, fuzzName string, seeds map[string][]any) {
-	dir := filepath.Join("testdata", "fuzz", fuzzName)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old, _ := filepath.Glob(filepath.Join(dir, "seed-*"))
-	for _, f := range old {
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, vals := range seeds {
-		var b strings.Builder
-		b.WriteString("go test fuzz v1\n")
-		for _, v := range vals {
-			switch v := v.(type) {
-			case []byte:
-				fmt.Fprintf(&b, "[]byte(%q)\n", v)
-			case string:
-				fmt.Fprintf(&b, "string(%q)\n", v)
-			default:
-				t.Fatalf("seed %s: unsupported type %T", name, v)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func bytesSeeds(m map[string][]byte) map[string][]any {
-	out := map[string][]any{}
-	for k, v := range m {
-		out[k] = []any{v}
-	}
-	return out
-}
-
 func stringSeeds(ss ...string) map[string][]any {
 	out := map[string][]any{}
 	for i, s := range ss {
@@ -481,12 +442,12 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if !*writeFuzzSeeds {
 		t.Skip("run with -write-fuzz-seeds to rewrite testdata/fuzz")
 	}
-	writeCorpus(t, "FuzzDecodeUsagePage", bytesSeeds(usageSeeds(t)))
-	writeCorpus(t, "FuzzDecodeCostPage", bytesSeeds(costSeeds(t)))
-	writeCorpus(t, "FuzzDecodeClaudeCodePage", bytesSeeds(claudeCodeSeeds(t)))
-	writeCorpus(t, "FuzzRetryAfter", retryAfterSeeds)
-	writeCorpus(t, "FuzzNanoCents", stringSeeds(nanoCentsSeeds...))
-	writeCorpus(t, "FuzzParseDate", stringSeeds(
+	fuzzcorpus.Write(t, "FuzzDecodeUsagePage", fuzzcorpus.Bytes(usageSeeds(t)))
+	fuzzcorpus.Write(t, "FuzzDecodeCostPage", fuzzcorpus.Bytes(costSeeds(t)))
+	fuzzcorpus.Write(t, "FuzzDecodeClaudeCodePage", fuzzcorpus.Bytes(claudeCodeSeeds(t)))
+	fuzzcorpus.Write(t, "FuzzRetryAfter", retryAfterSeeds)
+	fuzzcorpus.Write(t, "FuzzNanoCents", stringSeeds(nanoCentsSeeds...))
+	fuzzcorpus.Write(t, "FuzzParseDate", stringSeeds(
 		"2026-09-01", "2026-09-01T00:00:00Z", "2026-09-01T00:00:00.123456789Z", "2026-09-01T02:00:00+02:00",
 		"2026-09-01T23:59:60Z", "2026-02-30", "0000-01-01", "9999-12-31T23:59:59Z", "10000-01-01",
 		"2026-9-1", "2026-09-01T00:00:00", "2026-09-01 00:00:00Z", "", "2026-09-01T00:00:00+24:00",

@@ -1,0 +1,188 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+// reportAPI is what the sources read: the Admin API client's reports, as
+// typed pages.
+type reportAPI interface {
+	UsageReport(ctx context.Context, q adminapi.ReportQuery) iter.Seq2[*adminapi.UsagePage, error]
+	CostReport(ctx context.Context, q adminapi.ReportQuery) iter.Seq2[*adminapi.CostPage, error]
+	ClaudeCodeReport(ctx context.Context, day time.Time) iter.Seq2[*adminapi.ClaudeCodePage, error]
+}
+
+var _ reportAPI = (*adminapi.Client)(nil)
+
+// source is what differs between the reports: what to read and how its rows
+// map to series (usage.go, cost.go, claudecode.go), and how a series becomes
+// points.
+type source interface {
+	name() string
+	poll() PollConfig
+	width() time.Duration
+	// shape is everything that shapes the series (width, grouping,
+	// filters): a checkpoint is resumed only by the same shape.
+	shape() []string
+	// keyFields is how many fields of a seriesKey the report uses.
+	keyFields() int
+	// read reads [from, to) page by page, each page's rows summed per
+	// series and bucket.
+	read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error]
+	// resourceOf is the resource a series belongs to.
+	resourceOf(k seriesKey) resourceKey
+	// resource sets a resource's attributes.
+	resource(rb *metadata.ResourceBuilder, res resourceKey)
+	// record records the points of one series through the generated
+	// builder; with skipZero, zero counters are left out (a delta batch
+	// carries only what grew).
+	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool)
+}
+
+// seriesKey identifies a series by the values of its grouped dimensions; each
+// report gives the positions their meaning, "" for a dimension it does not
+// group by. Checkpoints store the first keyFields positions.
+type seriesKey [8]string
+
+// resourceKey is the resource of a series: workspace and model, "" when not
+// grouped (the Claude Code report has neither).
+type resourceKey struct{ workspace, model string }
+
+// page is a page of a report mapped to series.
+type page struct {
+	buckets []bucket
+	more    bool // another page follows
+	skipped skipCounts
+}
+
+// bucket is one time bucket's rows, summed per series.
+type bucket struct {
+	start, end time.Time
+	rows       map[seriesKey]accounting.Counters
+}
+
+// skipCounts counts rows the receiver cannot count, by reason, for one
+// warning per reason and poll instead of one per row.
+type skipCounts map[string]int
+
+func (s skipCounts) add(reason string) { s[reason]++ }
+
+// errNotYet marks a report window the API does not serve yet.
+var errNotYet = errors.New("not available yet")
+
+// notYetIfRecent turns the 400 the API answers for a window that is too
+// recent into errNotYet; a 400 for an older window is a real error.
+func notYetIfRecent(err error, from, to time.Time) error {
+	if err != nil && adminapi.IsStatus(err, 400) && !from.Before(to.Add(-48*time.Hour)) {
+		return fmt.Errorf("%w: %w", errNotYet, err)
+	}
+	return err
+}
+
+// mapPages maps each typed page of a report to series.
+func mapPages[P any](pages iter.Seq2[*P, error], mapPage func(*P) page) iter.Seq2[page, error] {
+	return func(yield func(page, error) bool) {
+		for p, err := range pages {
+			if err != nil {
+				yield(page{}, err)
+				return
+			}
+			if !yield(mapPage(p), nil) {
+				return
+			}
+		}
+	}
+}
+
+// mapBuckets sums each bucket's rows per series: row maps a row to its
+// series and values, or gives the reason it cannot be counted. Rows that map
+// to the same series but differ in a dimension the receiver does not group by
+// are summed; a row whose every dimension (dims) repeats an earlier row of
+// the bucket is the same group sent twice, and is counted once.
+func mapBuckets[R any, D comparable](p *adminapi.Page[R], dims func(*R) D, row func(*R) (seriesKey, accounting.Counters, string)) page {
+	out := page{more: p.HasMore, buckets: make([]bucket, 0, len(p.Data)), skipped: skipCounts{}}
+	for _, b := range p.Data {
+		rows := make(map[seriesKey]accounting.Counters, len(b.Results))
+		seen := make(map[D]bool, len(b.Results))
+		for i := range b.Results {
+			r := &b.Results[i]
+			k, c, skip := row(r)
+			if skip != "" {
+				out.skipped.add(skip)
+				continue
+			}
+			if d := dims(r); seen[d] {
+				out.skipped.add("row repeated within a bucket")
+				continue
+			} else {
+				seen[d] = true
+			}
+			sum := rows[k]
+			for j := range c {
+				sum[j] += c[j]
+			}
+			rows[k] = sum
+		}
+		out.buckets = append(out.buckets, bucket{start: b.StartingAt, end: b.EndingAt, rows: rows})
+	}
+	return out
+}
+
+// keyCodec writes the first n fields of series keys into checkpoints.
+func keyCodec(n int) accounting.KeyCodec[seriesKey] {
+	return accounting.KeyCodec[seriesKey]{
+		Encode: func(k seriesKey) []string { return k[:n] },
+		Decode: func(f []string) (seriesKey, error) {
+			var k seriesKey
+			if len(f) != n {
+				return k, errKeyFields
+			}
+			copy(k[:], f)
+			return k, nil
+		},
+	}
+}
+
+// errKeyFields reports a checkpointed series key of the wrong shape.
+var errKeyFields = errors.New("series key has the wrong fields")
+
+// dimension is the value of a grouped dimension: "" when it is not grouped
+// (so it is not emitted), the documented stand-in when the API sent null.
+func dimension(grouped bool, v *string, null string) string {
+	switch {
+	case !grouped:
+		return ""
+	case v == nil || *v == "":
+		return null
+	}
+	return *v
+}
+
+// orNil keeps a null dimension apart from an empty string, for telling
+// rows apart.
+func orNil(v *string) string {
+	if v == nil {
+		return "\x00null"
+	}
+	return *v
+}
+
+// Stand-ins for nulls of grouped dimensions.
+const (
+	defaultWorkspace = "default" // a null workspace_id is the default workspace
+	consoleAPIKey    = "console" // a null api_key_id is Console/Workbench use
+	unknownValue     = "unknown" // any other grouped dimension sent as null
+)

@@ -44,7 +44,8 @@ type report struct {
 	refusals int // of the pending batch
 	nextPoll time.Time
 	// lastStamp is the latest timestamp this report's points carried,
-	// repeated totals included: a page of a later read comes after it.
+	// repeated totals included: a page of a later read comes after it, and
+	// after the stream's last emission.
 	lastStamp time.Time
 	health    reportHealth
 }
@@ -75,9 +76,13 @@ func newReport(ctx context.Context, r *anthropicReceiver, src source, now time.T
 		rb:          mb.NewResourceBuilder(),
 		logger:      r.logger.With(zap.String("report", src.name())),
 		telemetry:   r.telemetry,
-		// Whatever an earlier process sent, it sent before this one
-		// started: pages of this process's first read come after that.
-		lastStamp: now,
+	}
+	if rep.temporality == TemporalityCumulative {
+		// An earlier process repeated its totals up to its last tick, which
+		// its checkpoint does not record; it was before this one started:
+		// pages of this process's first read come after that. Every delta
+		// batch is sealed, so the stream's last emission bounds them.
+		rep.lastStamp = now
 	}
 	if r.storage != nil {
 		rep.store = &checkpointStore{client: r.storage, key: checkpointKey(src.name(), src.shape()...), logger: rep.logger}
@@ -195,12 +200,10 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time) iter.
 		stats.addPoll(p.Stats)
 		rep.logStats(stats, from, to)
 		rep.nextPoll = now.Add(rep.interval)
-		// A batch's points must come after the last batch's, even when the
-		// clock did not move (a restart within the same millisecond): a
-		// backend that keeps one value per series and timestamp would
-		// otherwise take one for the other.
+		// A batch is stamped stampStep after the last one at least, even
+		// when the clock did not move (a restart within the same second).
 		at := now
-		if least := rep.stream.LastEmit().Add(time.Millisecond); at.Before(least) {
+		if least := rep.stream.LastEmit().Truncate(rep.stampStep()).Add(rep.stampStep()); at.Before(least) {
 			at = least
 		}
 		rep.lastStamp = at
@@ -276,12 +279,27 @@ func (rep *report) totals(now time.Time) pmetric.Metrics {
 	return rep.build(rep.stream.Totals(), rep.stream.Start(), now, false)
 }
 
+// stampStep is how far apart two batches of a report are stamped at least:
+// backends keep one value per series and timestamp. Delta batches are
+// stamped in distinct seconds: Datadog's intake takes timestamps in whole
+// seconds and keeps the last value written for a series and second, so two
+// delta batches within one second would be taken there for one sent twice.
+// Cumulative batches are whole milliseconds apart, what remote write keeps;
+// a later one carries the earlier one's totals anyway.
+func (rep *report) stampStep() time.Duration {
+	if rep.temporality == TemporalityDelta {
+		return time.Second
+	}
+	return time.Millisecond
+}
+
 // pageStamp is the timestamp of a page delivered before the end of a read.
 // Backends such as Prometheus refuse a point older than one they already
 // have, and one much older than the newest of any series; so pages are not
 // stamped with their data's (possibly days old) time, but spread, in the
-// order of the data, over the moments just before now: after everything
-// the report already sent, and within half a collection interval.
+// order of the data, over the moments just before now, stampStep apart:
+// after everything the report already sent, and within half a collection
+// interval. When no moment is left, the page is read on with the next.
 func (rep *report) pageStamp(now, from, to, readTo, lastPage time.Time) (time.Time, bool) {
 	base := now.Add(-rep.tolerance)
 	for _, t := range []time.Time{rep.lastStamp, rep.stream.LastEmit(), lastPage} {
@@ -290,11 +308,12 @@ func (rep *report) pageStamp(now, from, to, readTo, lastPage time.Time) (time.Ti
 		}
 	}
 	frac := float64(readTo.Sub(from)) / float64(to.Sub(from))
-	ts := base.Add(time.Duration(float64(now.Sub(base)) * frac)).Truncate(time.Millisecond)
-	if least := base.Truncate(time.Millisecond).Add(time.Millisecond); ts.Before(least) {
-		ts = least // whole milliseconds apart: what remote write keeps
+	step := rep.stampStep()
+	ts := base.Add(time.Duration(float64(now.Sub(base)) * frac)).Truncate(step)
+	if least := base.Truncate(step).Add(step); ts.Before(least) {
+		ts = least
 	}
-	return ts, ts.Before(now.Truncate(time.Millisecond))
+	return ts, ts.Before(now.Truncate(step))
 }
 
 // build makes the points of every series yields, at ts with start as their

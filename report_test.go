@@ -269,43 +269,47 @@ func TestPollFailure(t *testing.T) {
 }
 
 // A read of several pages (a first lookback, a catch-up) is sealed and
-// delivered page by page, each page stamped after the last, before now.
+// delivered page by page, each page stamped after the last and before now:
+// cumulative pages whole milliseconds apart, delta pages in distinct seconds
+// (what a backend keeping one value per series and second needs).
 func TestLongReadIsDeliveredPageByPage(t *testing.T) {
-	clock := fakeclock.New(fixedNow)
-	api := newScriptedUsage()
-	api.pageSize = 60
-	for b := fixedNow.Add(-3 * time.Hour).Truncate(time.Minute); !b.After(fixedNow); b = b.Add(time.Minute) {
-		api.set(b, "sonnet", 1)
+	for _, temporality := range []Temporality{TemporalityCumulative, TemporalityDelta} {
+		t.Run(string(temporality), func(t *testing.T) {
+			api, clock, cfg := scriptedSetup(t, temporality)
+			api.pageSize = 60
+			for b := fixedNow.Add(-3 * time.Hour).Truncate(time.Minute); !b.After(fixedNow); b = b.Add(time.Minute) {
+				api.set(b, "sonnet", 1)
+			}
+			cfg.Usage.Poll.Lookback = 3 * time.Hour
+			next := &testConsumer{}
+			tel := componenttest.NewTelemetry()
+			defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+			set := receivertest.NewNopSettings(metadata.Type)
+			set.TelemetrySettings = tel.NewTelemetrySettings()
+			r := startReceiver(t, cfg, clock.Now, withConsumer(next), withSettings(set))
+			clock.Advance(time.Second) // the first tick comes after initial_delay
+			_, err := r.poll()
+			require.NoError(t, err)
+			assert.Equal(t, int32(4), api.requests.Load(), "3 h and the open bucket: four pages of 60 minutes")
+			require.Len(t, next.accepted, 4, "one batch a page")
+			var last time.Time
+			for i, md := range next.accepted {
+				ts := outputPoint(t, md).Timestamp().AsTime()
+				if temporality == TemporalityDelta {
+					assert.True(t, ts.Truncate(time.Second).After(last.Truncate(time.Second)), "page %d stamped in a later second", i)
+				} else {
+					assert.True(t, ts.After(last), "page %d stamped after the one before", i)
+				}
+				assert.False(t, ts.After(clock.Now()), "page %d not after now", i)
+				last = ts
+			}
+			assert.Equal(t, map[string]int64{"sonnet": 181}, outputTokens(next.ledger()), "every minute counted once: 3 h and the open minute")
+			points := 0
+			for _, md := range next.accepted {
+				points += md.DataPointCount()
+			}
+			assert.Equal(t, int64(points), sumOf(t, tel, "otelcol_receiver_accepted_metric_points", receiverAttrs(set.ID)),
+				"the collector's receiver telemetry counts the points of every page")
+		})
 	}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	cfg := testConfig(srv.URL)
-	cfg.Usage.GroupBy = []string{"model"}
-	cfg.Usage.Poll.Lookback = 3 * time.Hour
-	next := &testConsumer{}
-	tel := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
-	set := receivertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	r := startReceiver(t, cfg, clock.Now, withConsumer(next), withSettings(set))
-	clock.Advance(time.Second) // the first tick comes after initial_delay
-	_, err := r.poll()
-	require.NoError(t, err)
-	assert.Equal(t, int32(4), api.requests.Load(), "3 h and the open bucket: four pages of 60 minutes")
-	require.Len(t, next.accepted, 4, "one batch a page")
-	var last time.Time
-	for i, md := range next.accepted {
-		_, dp := firstPoint(md)
-		ts := dp.Timestamp().AsTime()
-		assert.True(t, ts.After(last), "page %d stamped after the one before", i)
-		assert.False(t, ts.After(clock.Now()), "page %d not after now", i)
-		last = ts
-	}
-	assert.Equal(t, int64(181), outputPoint(t, next.accepted[3]).IntValue(), "every minute counted once: 3 h and the open minute")
-	points := 0
-	for _, md := range next.accepted {
-		points += md.DataPointCount()
-	}
-	assert.Equal(t, int64(points), sumOf(t, tel, "otelcol_receiver_accepted_metric_points", receiverAttrs(set.ID)),
-		"the collector's receiver telemetry counts the points of every page")
 }

@@ -34,7 +34,7 @@ import (
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/scraper from the current output")
+var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/golden from the current output")
 
 // fixedNow is the poll time of the golden tests: within the open bucket
 // after the fixture's last one.
@@ -208,7 +208,7 @@ func fixtureServer(t *testing.T, files map[string]string) *httptest.Server {
 
 func compareGolden(t *testing.T, name string, actual pmetric.Metrics) {
 	t.Helper()
-	path := filepath.Join("testdata", "scraper", name)
+	path := filepath.Join("testdata", "golden", name)
 	if *updateGolden {
 		require.NoError(t, golden.WriteMetrics(t, path, actual))
 	}

@@ -101,6 +101,7 @@ func TestConfigValidationErrors(t *testing.T) {
 		{name: "bad_claude_code", errs: []error{errActor, errLookback}, msgs: []string{`"email"`, `"claude_code.lookback"`}},
 		{name: "bad_names", errs: []error{errNamesInterval}},
 		{name: "bad_limits", errs: []error{errMaxPages, errMaxResponse, errRateLimit}},
+		{name: "bad_retry", errs: []error{errRetry}, msgs: []string{`"retry_on_failure"`}},
 		{name: "bad_collection", errs: []error{errCollection}, msgs: []string{`"collection_interval"`, `"initial_delay"`}},
 		{name: "many_errors", errs: []error{errMissingAdminKey, errEndpoint, errTemporality, errBucketWidth}},
 	}

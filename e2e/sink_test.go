@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	_ "google.golang.org/grpc/encoding/gzip" // the otlp_grpc exporter compresses with gzip by default
 	"google.golang.org/grpc/status"
 )
@@ -399,4 +401,104 @@ func (want totals) diff(got totals) []string {
 		}
 	}
 	return out
+}
+
+// TestSinkViews: the sink reads replays, refusals and late points as the
+// delivery tests assume, over OTLP/HTTP (plain and gzip) and OTLP/gRPC.
+func TestSinkViews(t *testing.T) {
+	sink := startSink(t)
+	batch := func(delta bool, start, ts int64, v int64) pmetric.Metrics {
+		md := pmetric.NewMetrics()
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("gen_ai.request.model", "m")
+		rm.Resource().Attributes().PutStr("anthropic.workspace.id", "w")
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("anthropic.usage.tokens")
+		sum := m.SetEmptySum()
+		sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		if delta {
+			sum.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+		}
+		dp := sum.DataPoints().AppendEmpty()
+		dp.Attributes().PutStr("anthropic.token.type", "output_tokens")
+		dp.SetStartTimestamp(pcommon.Timestamp(start))
+		dp.SetTimestamp(pcommon.Timestamp(ts))
+		dp.SetIntValue(v)
+		return md
+	}
+	post := func(path string, md pmetric.Metrics, gz bool) int {
+		b, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		if gz {
+			zw := gzip.NewWriter(&body)
+			_, _ = zw.Write(b)
+			_ = zw.Close()
+		} else {
+			body.Write(b)
+		}
+		req, _ := http.NewRequest(http.MethodPost, sink.httpURL+path, &body)
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		if gz {
+			req.Header.Set("Content-Encoding", "gzip")
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	want := func(name string, v view, n float64) {
+		t.Helper()
+		if got := sink.totals(name, v).sum("tokens "); got != n {
+			t.Errorf("%s, %s: %v tokens, want %v", name, v, got, n)
+		}
+	}
+
+	// Delta: a refused batch is not kept; a replay of an accepted one (same
+	// series and timestamp) counts once per timestamp, twice in the sum.
+	sink.refuse(true, "/d")
+	if code := post("/d", batch(true, 0, 10, 5), false); code != http.StatusServiceUnavailable {
+		t.Errorf("refusing: HTTP %d, want 503", code)
+	}
+	sink.refuse(false, "/d")
+	for _, md := range []pmetric.Metrics{batch(true, 0, 10, 5), batch(true, 0, 10, 5), batch(true, 10, 20, 3)} {
+		if code := post("/d", md, true); code != http.StatusOK {
+			t.Errorf("accepting: HTTP %d", code)
+		}
+	}
+	want("/d", viewPerTS, 8)
+	want("/d", viewSum, 13)
+	if st := sink.stats("/d"); st.requests != 4 || st.refusedRequests != 1 || st.points != 3 {
+		t.Errorf("counters %+v", st)
+	}
+
+	// Cumulative: the point with the latest timestamp wins, whatever the
+	// order of arrival.
+	for _, md := range []pmetric.Metrics{batch(false, 0, 10, 5), batch(false, 0, 20, 8), batch(false, 0, 10, 5)} {
+		post("/c", md, false)
+	}
+	want("/c", viewLast, 8)
+
+	// gRPC: Unavailable while refusing, then kept.
+	conn, err := grpc.NewClient(sink.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := pmetricotlp.NewGRPCClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sink.refuse(true, "grpc")
+	if _, err := client.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(batch(true, 0, 10, 5))); status.Code(err) != codes.Unavailable {
+		t.Errorf("refusing over gRPC: %v, want Unavailable", err)
+	}
+	sink.refuse(false, "grpc")
+	if _, err := client.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(batch(true, 0, 10, 5))); err != nil {
+		t.Errorf("accepting over gRPC: %v", err)
+	}
+	want("grpc", viewPerTS, 5)
 }

@@ -174,7 +174,8 @@ exporters:
 // and delta, with one exporter or a fan-out to two, through a backend
 // outage several times the retry limit with a SIGKILL of the collector in
 // the middle of it; then compares what the backends hold with the
-// simulator's ground truth, cell by cell, as README's table states it:
+// simulator's ground truth, cell by cell, against the receiver's delivery
+// contract:
 //
 //	                          (a) sync              (b) batch + memory queue       (c) persistent queue
 //	cumulative, one           exact                 exact totals                   exact

@@ -218,7 +218,7 @@ func (r *anthropicReceiver) tick(ctx context.Context, rep *report) error {
 // This is the receiver's one commit.
 func (r *anthropicReceiver) deliver(ctx context.Context, rep *report, md pmetric.Metrics) bool {
 	err := r.send(ctx, md)
-	if err != nil && !consumererror.IsPermanent(err) {
+	if err != nil && !permanent(err) {
 		rep.refused(err)
 		return false
 	}
@@ -228,6 +228,22 @@ func (r *anthropicReceiver) deliver(ctx context.Context, rep *report, md pmetric
 	}
 	rep.commit(ctx)
 	return true
+}
+
+// permanent reports whether the pipeline will never accept the batch. A
+// fan-out joins its branches' errors: one branch refusing for good while
+// another only failed for now is not permanent, or that other branch would
+// lose the batch.
+func permanent(err error) bool {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if !permanent(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return consumererror.IsPermanent(err)
 }
 
 // send hands md to the next consumer through the collector's receiver

@@ -6,6 +6,7 @@ package anthropicusagereceiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -89,6 +90,25 @@ func TestRefusedBatchIsSentAgainUnchanged(t *testing.T) {
 			}
 			assert.Greater(t, newer.Timestamp(), first.Timestamp())
 		})
+	}
+}
+
+// A fan-out's error is permanent only when every branch refused for good.
+func TestPermanentRefusals(t *testing.T) {
+	forGood := consumererror.NewPermanent(errors.New("malformed"))
+	forNow := errors.New("queue full")
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{forGood, true},
+		{forNow, false},
+		{fmt.Errorf("exporter: %w", forGood), true},
+		{errors.Join(forGood, forGood), true},
+		{errors.Join(forGood, forNow), false},
+		{errors.Join(forNow, fmt.Errorf("branch b: %w", forGood)), false},
+	} {
+		assert.Equal(t, tc.want, permanent(tc.err), "%v", tc.err)
 	}
 }
 

@@ -1,3 +1,6 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build e2e
 
 package e2e

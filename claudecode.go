@@ -92,7 +92,7 @@ func (s *claudeCodeSource) read(ctx context.Context, api reportAPI, from, to tim
 				yield(page{}, err)
 				return
 			}
-			pg.buckets = []bucket{{start: d, end: d.Add(day), rows: rows}}
+			pg.buckets = func(yield func(bucket) bool) { yield(bucket{start: d, end: d.Add(day), rows: rows}) }
 			if !yield(pg, nil) {
 				return
 			}

@@ -78,7 +78,7 @@ func TestCostRowsToSeries(t *testing.T) {
 			p := newCostSource(cfg, nil).mapPage(&adminapi.CostPage{Data: []adminapi.CostBucket{{
 				StartingAt: fixedNow.Truncate(24 * time.Hour), EndingAt: fixedNow.Truncate(24 * time.Hour).Add(24 * time.Hour), Results: tt.rows,
 			}}})
-			assert.Equal(t, tt.want, p.buckets[0].rows)
+			assert.Equal(t, tt.want, collectBuckets(p)[0].rows)
 			if tt.skipped == nil {
 				tt.skipped = skipCounts{}
 			}

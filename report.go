@@ -171,7 +171,7 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time) iter.
 				yield(pmetric.Metrics{}, err)
 				return
 			}
-			for _, b := range pg.buckets {
+			for b := range pg.buckets {
 				switch err := p.Observe(b.start, b.end, b.rows); {
 				case errors.Is(err, accounting.ErrBucket):
 					stats.outside++

@@ -4,6 +4,7 @@
 package anthropicusagereceiver
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -23,7 +24,18 @@ func usageRows(groupBy []string, rows ...adminapi.UsageResult) (map[seriesKey]ac
 	p := newUsageSource(cfg, nil).mapPage(&adminapi.UsagePage{Data: []adminapi.UsageBucket{{
 		StartingAt: fixedNow, EndingAt: fixedNow.Add(time.Minute), Results: rows,
 	}}})
-	return p.buckets[0].rows, p.skipped
+	buckets := collectBuckets(p)
+	return buckets[0].rows, p.skipped
+}
+
+// collectBuckets maps every bucket of a page, each rows map its own.
+func collectBuckets(p page) []bucket {
+	var out []bucket
+	for b := range p.buckets {
+		b.rows = maps.Clone(b.rows)
+		out = append(out, b)
+	}
+	return out
 }
 
 func usageKey(workspace, model, apiKey, tier, window, geo string) seriesKey {
@@ -69,6 +81,21 @@ func TestUsageRowsToSeries(t *testing.T) {
 			groupBy: []string{groupModel},
 			rows:    []adminapi.UsageResult{{OutputTokens: 5, Model: sp("sonnet")}, {OutputTokens: 5, Model: sp("sonnet")}},
 			want:    map[seriesKey]accounting.Counters{usageKey("", "sonnet", "", "", "", ""): out(5)},
+			skipped: skipCounts{"row repeated within a bucket": 1},
+		},
+		{
+			name:    "summed rows, then one of them again",
+			groupBy: []string{groupModel},
+			rows: []adminapi.UsageResult{
+				{OutputTokens: 5, Model: sp("sonnet"), WorkspaceID: sp("wrkspc_a")},
+				{OutputTokens: 1, Model: sp("haiku")},
+				{OutputTokens: 7, Model: sp("sonnet"), WorkspaceID: sp("wrkspc_b")},
+				{OutputTokens: 5, Model: sp("sonnet"), WorkspaceID: sp("wrkspc_a")},
+			},
+			want: map[seriesKey]accounting.Counters{
+				usageKey("", "sonnet", "", "", "", ""): out(12),
+				usageKey("", "haiku", "", "", "", ""):  out(1),
+			},
 			skipped: skipCounts{"row repeated within a bucket": 1},
 		},
 		{

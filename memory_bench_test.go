@@ -400,8 +400,7 @@ func (t fileTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // client's own decoder (adminapi.Client.UsageReport / CostReport through a
 // transport that reads the file; it yields the whole typed page), a
 // json.Decoder into the page, and json.Unmarshal of a buffer of the body's
-// size; and the client's page together with its mapping to series (the
-// report source's mapPage), which a poll holds at once. Each decoded page
+// size. Each decoded page
 // is alive when the sampler stops, as a page is while the receiver maps it;
 // decoded-MiB is what stays alive after a GC. Run it in a process of its own (make
 // bench-memory): pages the other benchmarks keep in memory would count in
@@ -449,26 +448,6 @@ func BenchmarkDecodePeakHeap(b *testing.B) {
 							return nil, 0, err
 						}
 						return p, pageRows(p), nil
-					}
-					return nil, 0, nil
-				}},
-				// The client's page mapped to series as the report maps it
-				// (report.poll holds both until the mapping is done).
-				{"client+map", func() (any, int, error) {
-					cfg := pageConfig("http://127.0.0.1:9", spec)
-					if spec.cost {
-						for p, err := range client.CostReport(context.Background(), q) {
-							if err != nil {
-								return nil, 0, err
-							}
-							return []any{p, newCostSource(cfg.Cost, nil).mapPage(p)}, pageRows(p), nil
-						}
-					}
-					for p, err := range client.UsageReport(context.Background(), q) {
-						if err != nil {
-							return nil, 0, err
-						}
-						return []any{p, newUsageSource(cfg.Usage, nil).mapPage(p)}, pageRows(p), nil
 					}
 					return nil, 0, nil
 				}},

@@ -217,6 +217,7 @@ func (r *anthropicReceiver) tick(ctx context.Context, rep *report) error {
 // deliver sends a sealed batch and commits it when the pipeline accepted it.
 // This is the receiver's one commit.
 func (r *anthropicReceiver) deliver(ctx context.Context, rep *report, md pmetric.Metrics) bool {
+	points := md.DataPointCount() // md belongs to the pipeline once sent
 	err := r.send(ctx, md)
 	if err != nil && !permanent(err) {
 		rep.refused(err)
@@ -224,7 +225,7 @@ func (r *anthropicReceiver) deliver(ctx context.Context, rep *report, md pmetric
 	}
 	if err != nil {
 		r.logger.Error("The pipeline refused a batch for good; its points are dropped", zap.String("report", rep.name),
-			zap.Int("points", md.DataPointCount()), zap.Error(err))
+			zap.Int("points", points), zap.Error(err))
 	}
 	rep.commit(ctx)
 	return true
@@ -235,15 +236,25 @@ func (r *anthropicReceiver) deliver(ctx context.Context, rep *report, md pmetric
 // another only failed for now is not permanent, or that other branch would
 // lose the batch.
 func permanent(err error) bool {
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			if !permanent(e) {
-				return false
+	for consumererror.IsPermanent(err) {
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if !permanent(e) {
+					return false
+				}
 			}
+			return true
+		case interface{ Unwrap() error }:
+			if !consumererror.IsPermanent(u.Unwrap()) {
+				return true // err is the permanent error itself
+			}
+			err = u.Unwrap()
+		default:
+			return true
 		}
-		return true
 	}
-	return consumererror.IsPermanent(err)
+	return false
 }
 
 // send hands md to the next consumer through the collector's receiver

@@ -107,6 +107,9 @@ func TestPermanentRefusals(t *testing.T) {
 		{errors.Join(forGood, forGood), true},
 		{errors.Join(forGood, forNow), false},
 		{errors.Join(forNow, fmt.Errorf("branch b: %w", forGood)), false},
+		{fmt.Errorf("pipeline: %w", errors.Join(forGood, forNow)), false},
+		{fmt.Errorf("pipeline: %w", errors.Join(forGood, fmt.Errorf("b: %w", forGood))), true},
+		{consumererror.NewPermanent(errors.Join(forNow, forNow)), true},
 	} {
 		assert.Equal(t, tc.want, permanent(tc.err), "%v", tc.err)
 	}

@@ -315,7 +315,7 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 	defer resp.Body.Close()
 	status = resp.StatusCode
 	reqID = resp.Header.Get("request-id")
-	body := &capReader{r: resp.Body, left: c.settings.MaxResponseBytes}
+	body := http.MaxBytesReader(nil, resp.Body, c.settings.MaxResponseBytes)
 	if status < 200 || status > 299 {
 		ae := &APIError{Endpoint: path, StatusCode: status, RequestID: reqID, RetryAfter: retryAfter(resp.Header)}
 		var env errorEnvelope
@@ -333,7 +333,11 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 	}
 	if err := decode(body); err != nil {
 		errType = "decode"
-		if errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			err = ErrBodyTooLarge
+		case errors.Is(err, io.EOF):
 			err = io.ErrUnexpectedEOF
 		}
 		return fmt.Errorf("%s: decoding the response: %w", path, err)
@@ -391,26 +395,4 @@ func boundedWait(ns float64) time.Duration {
 		return maxRetryAfter
 	}
 	return time.Duration(ns)
-}
-
-// capReader fails with ErrBodyTooLarge instead of silently truncating.
-type capReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		var one [1]byte
-		if n, _ := c.r.Read(one[:]); n > 0 {
-			return 0, ErrBodyTooLarge
-		}
-		return 0, io.EOF
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
 }

@@ -99,6 +99,39 @@ func awaitLog(ctx context.Context, t *testing.T, p *process, s string, n int, wi
 // freeze stops the simulator's traffic; it returns the freeze instant and
 // when everything before it is final: the minute holding the freeze is
 // final 3 s after it ends, its cost 5 s after (simArgs).
+// outage is the delivery tests' timeline from ready: outageAfter later the
+// sink refuses the branches; killAfter into the refusal, restart kills the
+// collectors with SIGKILL and starts them again; the refusal ends after
+// outageFor, traffic goes on for trafficAfter, the simulator is frozen, and
+// outage returns when everything has settled.
+func (e *env) outage(ctx context.Context, t *testing.T, sink *otlpSink, branches []string, ready time.Time, restart func()) (start, end time.Time) {
+	t.Helper()
+	start = ready.Add(outageAfter)
+	if err := sleepUntil(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	sink.refuse(true, branches...)
+	if err := sleepUntil(ctx, start.Add(killAfter)); err != nil {
+		t.Fatal(err)
+	}
+	restart()
+	if err := sleepUntil(ctx, start.Add(outageFor)); err != nil {
+		t.Fatal(err)
+	}
+	sink.refuse(false, branches...)
+	end = time.Now()
+	if err := sleepUntil(ctx, end.Add(trafficAfter)); err != nil {
+		t.Fatal(err)
+	}
+	frozen, settled := e.freeze(ctx, t)
+	t.Logf("refusal %s to %s; frozen at %s; settled from %s (%.0fs to wait)", start.UTC().Format(time.TimeOnly),
+		end.UTC().Format(time.TimeOnly), frozen.Format(time.TimeOnly), settled.Format(time.TimeOnly), time.Until(settled).Seconds())
+	if err := sleepUntil(ctx, settled); err != nil {
+		t.Fatal(err)
+	}
+	return start, end
+}
+
 func (e *env) freeze(ctx context.Context, t *testing.T) (frozen, settled time.Time) {
 	t.Helper()
 	var answer struct {

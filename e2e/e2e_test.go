@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -470,19 +469,7 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 		return byLabel(s, label)
 	}
 	compare := func(what string, want map[string]float64, got map[string]float64, tol float64) {
-		keys := map[string]bool{}
-		for k := range want {
-			keys[k] = true
-		}
-		for k := range got {
-			keys[k] = true
-		}
-		sorted := make([]string, 0, len(keys))
-		for k := range keys {
-			sorted = append(sorted, k)
-		}
-		sort.Strings(sorted)
-		for _, k := range sorted {
+		for _, k := range unionKeys(want, got) {
 			w, okW := want[k]
 			g, okG := got[k]
 			switch {

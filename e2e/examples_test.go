@@ -149,40 +149,20 @@ func TestDeltaExamplesDurable(t *testing.T) {
 	sameLookbackMinute(t, e.started, ready.UTC())
 	t.Logf("%d examples running; first reads delivered %.1fs after the start", len(runs), ready.Sub(e.started).Seconds())
 
-	outageStart := ready.Add(outageAfter)
-	if err := sleepUntil(ctx, outageStart); err != nil {
-		t.Fatal(err)
-	}
-	sink.refuse(true, branches...)
-	if err := sleepUntil(ctx, outageStart.Add(killAfter)); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range runs {
-		kill(t, r.col)
-	}
-	sink.nextGeneration()
-	for _, r := range runs {
-		start(r, "-after-sigkill")
-	}
-	for _, r := range runs {
-		// usage, cost and Claude Code each resume from their checkpoint
-		awaitLog(ctx, t, r.col, "Resuming from checkpoint", 3, 15*time.Second)
-	}
-	t.Logf("collectors killed with SIGKILL %.0fs into the refusal and started again", killAfter.Seconds())
-	if err := sleepUntil(ctx, outageStart.Add(outageFor)); err != nil {
-		t.Fatal(err)
-	}
-	sink.refuse(false, branches...)
-	outageEnd := time.Now()
-	if err := sleepUntil(ctx, outageEnd.Add(trafficAfter)); err != nil {
-		t.Fatal(err)
-	}
-	frozen, settled := e.freeze(ctx, t)
-	t.Logf("refusal %s to %s; frozen at %s; settled from %s (%.0fs to wait)", outageStart.UTC().Format(time.TimeOnly),
-		outageEnd.UTC().Format(time.TimeOnly), frozen.Format(time.TimeOnly), settled.Format(time.TimeOnly), time.Until(settled).Seconds())
-	if err := sleepUntil(ctx, settled); err != nil {
-		t.Fatal(err)
-	}
+	e.outage(ctx, t, sink, branches, ready, func() {
+		for _, r := range runs {
+			kill(t, r.col)
+		}
+		sink.nextGeneration()
+		for _, r := range runs {
+			start(r, "-after-sigkill")
+		}
+		for _, r := range runs {
+			// usage, cost and Claude Code each resume from their checkpoint
+			awaitLog(ctx, t, r.col, "Resuming from checkpoint", 3, 15*time.Second)
+		}
+		t.Logf("collectors killed with SIGKILL %.0fs into the refusal and started again", killAfter.Seconds())
+	})
 
 	// The exporters retry with their shipped backoff (up to 30 s apart, with
 	// jitter): give them a minute after the settle point.

@@ -253,35 +253,15 @@ func TestPipelineShapes(t *testing.T) {
 	t.Logf("%d cells, one collector; first reads delivered %.1fs after the start", len(cells), ready.Sub(e.started).Seconds())
 
 	// The outage, with a SIGKILL in the middle of it.
-	outageStart := ready.Add(outageAfter)
-	if err := sleepUntil(ctx, outageStart); err != nil {
-		t.Fatal(err)
-	}
-	sink.refuse(true, down...)
-	if err := sleepUntil(ctx, outageStart.Add(killAfter)); err != nil {
-		t.Fatal(err)
-	}
-	kill(t, col)
-	killedAt := time.Now()
-	sink.nextGeneration()
-	col = startCollector("collector-shapes-after-sigkill")
-	// Each receiver resumes its usage and its cost report.
-	awaitLog(ctx, t, col, "Resuming from checkpoint", 2*len(cells), 10*time.Second)
-	t.Logf("collector killed with SIGKILL %.1fs into the outage, running again %.1fs later", killedAt.Sub(outageStart).Seconds(), time.Since(killedAt).Seconds())
-	if err := sleepUntil(ctx, outageStart.Add(outageFor)); err != nil {
-		t.Fatal(err)
-	}
-	sink.refuse(false, down...)
-	outageEnd := time.Now()
-	if err := sleepUntil(ctx, outageEnd.Add(trafficAfter)); err != nil {
-		t.Fatal(err)
-	}
-	frozen, settled := e.freeze(ctx, t)
-	t.Logf("outage %s to %s; frozen at %s; settled from %s (%.0fs to wait)", outageStart.UTC().Format(time.TimeOnly),
-		outageEnd.UTC().Format(time.TimeOnly), frozen.Format(time.TimeOnly), settled.Format(time.TimeOnly), time.Until(settled).Seconds())
-	if err := sleepUntil(ctx, settled); err != nil {
-		t.Fatal(err)
-	}
+	outageStart, outageEnd := e.outage(ctx, t, sink, down, ready, func() {
+		kill(t, col)
+		killedAt := time.Now()
+		sink.nextGeneration()
+		col = startCollector("collector-shapes-after-sigkill")
+		// Each receiver resumes its usage and its cost report.
+		awaitLog(ctx, t, col, "Resuming from checkpoint", 2*len(cells), 10*time.Second)
+		t.Logf("collector killed with SIGKILL %.1fs into the outage, running again %.1fs later", killAfter.Seconds(), time.Since(killedAt).Seconds())
+	})
 
 	truth := e.truthTotals(ctx, t, e.started, false)
 	outageTokens := e.tokens(ctx, t, outageStart.Add(-time.Minute).Truncate(time.Minute), outageEnd)

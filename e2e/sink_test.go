@@ -380,20 +380,8 @@ func (t totals) sum(prefix string) float64 {
 // diff lists how got differs from want: dollars within 1e-6 (sums of
 // doubles), everything else exactly.
 func (want totals) diff(got totals) []string {
-	keys := map[string]bool{}
-	for k := range want {
-		keys[k] = true
-	}
-	for k := range got {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	slices.Sort(sorted)
 	var out []string
-	for _, k := range sorted {
+	for _, k := range unionKeys(want, got) {
 		w, g := want[k], got[k]
 		tol := 0.0
 		if strings.HasPrefix(k, "dollars ") {

@@ -14,7 +14,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.uber.org/zap"
 )
 
 // checkpointStore keeps one report's accounting in a storage extension, and
@@ -23,50 +22,72 @@ import (
 // the batch is sent, so that a restart either resends that batch, unchanged,
 // or never saw it; the batch is deleted once the pipeline accepted it.
 type checkpointStore struct {
-	client storage.Client
-	key    string
-	logger *zap.Logger
+	client    storage.Client
+	extension component.ID // for messages
+	key       string
 }
 
-const checkpointTimeout = 10 * time.Second
+const (
+	checkpointTimeout = 10 * time.Second
+	// A checkpoint that cannot be read is read again this many times, a
+	// second and then two apart, before the receiver gives up starting:
+	// starting fresh would overwrite it with the next write.
+	checkpointReads = 3
+)
 
 func (c *checkpointStore) pendingKey() string { return c.key + "/pending" }
 
 // load returns the stored stream and undelivered batch; nil when absent.
 func (c *checkpointStore) load(ctx context.Context) (snapshot, pending []byte, err error) {
-	ctx, cancel := context.WithTimeout(ctx, checkpointTimeout)
-	defer cancel()
-	ops := []*storage.Operation{storage.GetOperation(c.key), storage.GetOperation(c.pendingKey())}
-	if err := c.client.Batch(ctx, ops...); err != nil {
-		return nil, nil, err
+	for attempt := 1; ; attempt++ {
+		ops := []*storage.Operation{storage.GetOperation(c.key), storage.GetOperation(c.pendingKey())}
+		readCtx, cancel := context.WithTimeout(ctx, checkpointTimeout)
+		err = c.client.Batch(readCtx, ops...)
+		cancel()
+		if err == nil {
+			return ops[0].Value, ops[1].Value, nil
+		}
+		if attempt == checkpointReads || !sleep(ctx, time.Duration(attempt)*time.Second) {
+			return nil, nil, fmt.Errorf("reading the checkpoint %q from the storage extension %q (%d attempts): %w", c.key, c.extension, attempt, err)
+		}
 	}
-	return ops[0].Value, ops[1].Value, nil
+}
+
+// setAside moves a checkpoint that cannot be decoded out of the way, under
+// a key of its own, so that the fresh stream's writes do not overwrite it.
+func (c *checkpointStore) setAside(ctx context.Context, snapshot, pending []byte, now time.Time) (string, error) {
+	aside := fmt.Sprintf("%s/unreadable-%d", c.key, now.Unix())
+	ops := []*storage.Operation{storage.SetOperation(aside, snapshot), storage.DeleteOperation(c.key), storage.DeleteOperation(c.pendingKey())}
+	if pending != nil {
+		ops = append(ops, storage.SetOperation(aside+"/pending", pending))
+	}
+	return aside, c.write(ctx, ops...)
 }
 
 // seal writes the stream as sealed, and the batch that carries its last
 // increases (nil when there is none to deliver).
-func (c *checkpointStore) seal(ctx context.Context, snapshot, pending []byte) {
+func (c *checkpointStore) seal(ctx context.Context, snapshot, pending []byte) error {
 	second := storage.DeleteOperation(c.pendingKey())
 	if pending != nil {
 		second = storage.SetOperation(c.pendingKey(), pending)
 	}
-	c.write(ctx, storage.SetOperation(c.key, snapshot), second)
+	return c.write(ctx, storage.SetOperation(c.key, snapshot), second)
 }
 
 // delivered notes that the pending batch was accepted.
-func (c *checkpointStore) delivered(ctx context.Context) {
-	c.write(ctx, storage.DeleteOperation(c.pendingKey()))
+func (c *checkpointStore) delivered(ctx context.Context) error {
+	return c.write(ctx, storage.DeleteOperation(c.pendingKey()))
 }
 
-func (c *checkpointStore) write(ctx context.Context, ops ...*storage.Operation) {
+func (c *checkpointStore) write(ctx context.Context, ops ...*storage.Operation) error {
 	// A shutdown in the middle of a poll must still record what was sealed
 	// or delivered: the write is not cancelled with the poll.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
 	defer cancel()
 	if err := c.client.Batch(ctx, ops...); err != nil {
-		c.logger.Error("Checkpoint not written; after a restart the last polls would be read again",
-			zap.String("key", c.key), zap.Error(err))
+		return fmt.Errorf("writing the checkpoint %q to the storage extension %q: %w", c.key, c.extension, err)
 	}
+	return nil
 }
 
 // checkpointKey names a report's checkpoint after everything that shapes

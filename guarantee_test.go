@@ -11,13 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configopaque"
 
-	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
-	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/simulator"
 )
 
@@ -182,76 +179,4 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 				next.refused, len(next.accepted), stats.ByStatus, stats.Total, steady, float64(steady)/3, maxLag)
 		})
 	}
-}
-
-func checkpointTestConfig(t *testing.T) (*Config, *fakeclock.Clock, *simulator.Simulator) {
-	t.Helper()
-	clock := fakeclock.New(time.Date(2026, 9, 2, 6, 0, 30, 0, time.UTC))
-	sim := simulator.New(simulator.Options{Seed: 3, Now: clock.Now, HistoryDays: 2})
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	cfg := testConfig(srv.URL)
-	cfg.AdminAPIKey = configopaque.String(sim.AdminKey())
-	cfg.Storage = &storageID
-	cfg.Usage.Poll.Lookback = time.Hour
-	cfg.Usage.GroupBy = []string{"model"}
-	return cfg, clock, sim
-}
-
-func usageStream(r *testReceiver) *accounting.Stream[seriesKey] {
-	return r.report("usage").stream
-}
-
-// A checkpoint that cannot be read is reported, and the report starts
-// fresh from its lookback; the receiver neither crashes nor refuses to
-// start.
-func TestCorruptCheckpointStartsFresh(t *testing.T) {
-	cfg, clock, _ := checkpointTestConfig(t)
-	host := &storageHost{dir: t.TempDir()}
-	host.start(t)
-	defer host.stop(t)
-	client, err := storageClient(context.Background(), host, storageID, component.NewID(metadata.Type))
-	require.NoError(t, err)
-	key := checkpointKey("usage", newUsageSource(cfg.Usage, nil).shape()...)
-	require.NoError(t, client.Set(context.Background(), key, []byte("AUACCT02 not really a checkpoint")))
-	require.NoError(t, client.Close(context.Background()))
-
-	next := &testConsumer{}
-	r := startReceiver(t, cfg, clock.Now, withHost(host), withConsumer(next))
-	assert.Equal(t, clock.Now().Add(-time.Hour).Truncate(time.Minute), usageStream(r).Start(), "fresh from the lookback")
-	_, err = r.poll()
-	require.NoError(t, err)
-	assert.Positive(t, next.ledger().sum("anthropic.usage.tokens", nil))
-	require.NoError(t, r.Shutdown(context.Background()))
-}
-
-// The checkpoint belongs to a query shape: another group_by starts a new
-// stream (a new start time), and going back resumes the old one.
-func TestShapeChangeStartsANewStream(t *testing.T) {
-	cfg, clock, _ := checkpointTestConfig(t)
-	host := &storageHost{dir: t.TempDir()}
-	host.start(t)
-	defer host.stop(t)
-	r := startReceiver(t, cfg, clock.Now, withHost(host))
-	for range 3 {
-		_, err := r.poll()
-		require.NoError(t, err)
-		clock.Advance(time.Minute)
-	}
-	firstStart, firstWatermark := usageStream(r).Start(), usageStream(r).Watermark()
-	require.NoError(t, r.Shutdown(context.Background()))
-
-	clock.Advance(10 * time.Minute)
-	other := *cfg
-	other.Usage.GroupBy = []string{"model", "workspace_id"}
-	r = startReceiver(t, &other, clock.Now, withHost(host))
-	assert.Equal(t, clock.Now().Add(-time.Hour).Truncate(time.Minute), usageStream(r).Start(), "a new shape is a new stream")
-	_, err := r.poll()
-	require.NoError(t, err)
-	require.NoError(t, r.Shutdown(context.Background()))
-
-	r = startReceiver(t, cfg, clock.Now, withHost(host))
-	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
-	assert.Equal(t, firstStart, usageStream(r).Start(), "the old shape resumes its own stream")
-	assert.Equal(t, firstWatermark, usageStream(r).Watermark())
 }

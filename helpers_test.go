@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
@@ -130,6 +132,14 @@ func withConsumer(c consumer.Metrics) testOption { return func(s *testSetup) { s
 // when the test ends unless the test did it.
 func startReceiver(t *testing.T, cfg *Config, now func() time.Time, opts ...testOption) *testReceiver {
 	t.Helper()
+	tr, err := tryStartReceiver(t, cfg, now, opts...)
+	require.NoError(t, err)
+	return tr
+}
+
+// tryStartReceiver is startReceiver for a start that may fail.
+func tryStartReceiver(t *testing.T, cfg *Config, now func() time.Time, opts ...testOption) (*testReceiver, error) {
+	t.Helper()
 	require.NoError(t, cfg.Validate())
 	setup := testSetup{set: receivertest.NewNopSettings(metadata.Type), host: componenttest.NewNopHost(), next: &testConsumer{}}
 	setup.set.ID = component.NewID(metadata.Type) // the same receiver in every process
@@ -139,11 +149,15 @@ func startReceiver(t *testing.T, cfg *Config, now func() time.Time, opts ...test
 	r, err := newReceiver(cfg, setup.set, setup.next)
 	require.NoError(t, err)
 	r.now = now
-	require.NoError(t, r.start(context.Background(), setup.host))
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	if err := r.start(context.Background(), setup.host); err != nil {
+		// As the collector does after a failed start.
+		require.NoError(t, r.Shutdown(context.Background()))
+		return nil, err
+	}
 	tr := &testReceiver{anthropicReceiver: r}
 	tr.sink, _ = setup.next.(*testConsumer)
-	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
-	return tr
+	return tr, nil
 }
 
 // poll ticks every report once, as the loops do: it returns what the
@@ -225,14 +239,62 @@ var storageID = component.MustNewID("file_storage")
 
 // storageHost is a collector host with one real file_storage extension.
 // Restarting it is what a new process does: the database is closed and
-// opened again from disk.
+// opened again from disk. Its clients fail the reads and writes faults says.
 type storageHost struct {
-	dir string
-	ext extension.Extension
+	dir    string
+	ext    extension.Extension
+	faults storageFaults
 }
 
 func (h *storageHost) GetExtensions() map[component.ID]component.Component {
-	return map[component.ID]component.Component{storageID: h.ext}
+	return map[component.ID]component.Component{storageID: &faultyStorage{Extension: h.ext, faults: &h.faults}}
+}
+
+// storageFaults is how many of the next reads and writes fail (-1: all).
+type storageFaults struct {
+	reads, writes atomic.Int32
+}
+
+func (f *storageFaults) fail(n *atomic.Int32) bool {
+	for {
+		v := n.Load()
+		if v == 0 {
+			return false
+		}
+		if v < 0 || n.CompareAndSwap(v, v-1) {
+			return true
+		}
+	}
+}
+
+// faultyStorage is the file_storage extension whose clients fail as told.
+type faultyStorage struct {
+	extension.Extension
+	faults *storageFaults
+}
+
+func (s *faultyStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	c, err := s.Extension.(storage.Extension).GetClient(ctx, kind, id, name)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyClient{Client: c, faults: s.faults}, nil
+}
+
+type faultyClient struct {
+	storage.Client
+	faults *storageFaults
+}
+
+func (c *faultyClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	reads := true
+	for _, op := range ops {
+		reads = reads && op.Type == storage.Get
+	}
+	if reads && c.faults.fail(&c.faults.reads) || !reads && c.faults.fail(&c.faults.writes) {
+		return errors.New("input/output error")
+	}
+	return c.Client.Batch(ctx, ops...)
 }
 
 func (h *storageHost) start(t *testing.T) {

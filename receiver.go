@@ -217,6 +217,9 @@ func (r *anthropicReceiver) tick(ctx context.Context, rep *report) error {
 // deliver sends a sealed batch and commits it when the pipeline accepted it.
 // This is the receiver's one commit.
 func (r *anthropicReceiver) deliver(ctx context.Context, rep *report, md pmetric.Metrics) bool {
+	if !rep.save(ctx) {
+		return false
+	}
 	points := md.DataPointCount() // md belongs to the pipeline once sent
 	err := r.send(ctx, md)
 	if err != nil && !permanent(err) {

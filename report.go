@@ -42,6 +42,10 @@ type report struct {
 	// protobuf: it is sent again, unchanged, until it is.
 	pending  []byte
 	refusals int // of the pending batch
+	// unsaved: the stream and the pending batch are not written to the
+	// checkpoint yet; the batch is not sent until they are.
+	unsaved       bool
+	writeFailures int // in a row
 	nextPoll time.Time
 	// lastStamp is the latest timestamp this report's points carried,
 	// repeated totals included: a page of a later read comes after it, and
@@ -85,43 +89,52 @@ func newReport(ctx context.Context, r *anthropicReceiver, src source, now time.T
 		rep.lastStamp = now
 	}
 	if r.storage != nil {
-		rep.store = &checkpointStore{client: r.storage, key: checkpointKey(src.name(), src.shape()...), logger: rep.logger}
-		rep.restore(ctx, cfg, now)
+		rep.store = &checkpointStore{client: r.storage, extension: *r.cfg.Storage, key: checkpointKey(src.name(), src.shape()...)}
+		if err := rep.restore(ctx, cfg, now); err != nil {
+			return nil, fmt.Errorf("%s report: %w", rep.name, err)
+		}
 	}
 	rep.health.watermark.Store(rep.stream.Watermark().UnixNano())
 	return rep, nil
 }
 
 // restore resumes the report's stream, and the batch it had not delivered,
-// from its checkpoint.
-func (rep *report) restore(ctx context.Context, cfg accounting.Config, now time.Time) {
+// from its checkpoint. A checkpoint that cannot be read is an error: the
+// report does not start rather than start fresh and overwrite it. One that
+// is read but cannot be decoded is set aside, and the report starts fresh.
+func (rep *report) restore(ctx context.Context, cfg accounting.Config, now time.Time) error {
 	snapshot, pending, err := rep.store.load(ctx)
 	switch {
 	case err != nil:
-		rep.logger.Error("Checkpoint unreadable; starting from the lookback", zap.Error(err))
-		return
+		return err
 	case snapshot == nil:
 		rep.logger.Info("No checkpoint for this report and configuration; starting from the lookback", zap.Time("start", rep.stream.Start()))
-		return
+		return nil
 	}
 	restored, err := accounting.RestoreStream(cfg, snapshot, rep.codec)
 	if err == nil && restored.LastEmit().After(now.Add(time.Hour)) {
 		err = fmt.Errorf("its last emission, %s, is in the future", restored.LastEmit())
 	}
 	if err != nil {
-		rep.logger.Error("Checkpoint corrupt; starting from the lookback", zap.Error(err))
-		return
+		aside, werr := rep.store.setAside(ctx, snapshot, pending, now)
+		if werr != nil {
+			return fmt.Errorf("the checkpoint cannot be decoded (%w), nor set aside: %w", err, werr)
+		}
+		rep.logger.Error("Checkpoint cannot be decoded; it is kept under another key, and the report starts from the lookback",
+			zap.String("kept_as", aside), zap.Error(err))
+		return nil
 	}
 	rep.stream = restored
 	if pending != nil {
 		if _, err := unmarshaler.UnmarshalMetrics(pending); err != nil {
-			rep.logger.Error("The undelivered batch in the checkpoint is unreadable; it is dropped", zap.Error(err))
+			rep.logger.Error("The undelivered batch in the checkpoint is unreadable; its increases are lost", zap.Error(err))
 		} else {
 			rep.pending = pending
 		}
 	}
 	rep.logger.Info("Resuming from checkpoint", zap.Time("start", restored.Start()), zap.Time("watermark", restored.Watermark()),
 		zap.Int("series", restored.Series()), zap.Bool("undelivered_batch", rep.pending != nil))
+	return nil
 }
 
 var (
@@ -213,8 +226,9 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time) iter.
 
 // seal builds the batch of p at ts, makes p part of the stream (through
 // `through` when it is not zero: a page of a long read) and keeps the batch
-// as the pending one, written ahead to the checkpoint: from now on the batch
-// is the only carrier of p's increases, sent until the pipeline accepts it.
+// as the pending one, to be written ahead to the checkpoint: from now on the
+// batch is the only carrier of p's increases, sent until the pipeline
+// accepts it.
 func (rep *report) seal(ctx context.Context, p *accounting.Poll[seriesKey], ts, through time.Time) pmetric.Metrics {
 	var md pmetric.Metrics
 	if rep.temporality == TemporalityDelta {
@@ -235,9 +249,7 @@ func (rep *report) seal(ctx context.Context, p *accounting.Poll[seriesKey], ts, 
 		}
 		rep.pending = b
 	}
-	if rep.store != nil {
-		rep.store.seal(ctx, rep.stream.MarshalBinary(rep.codec), rep.pending)
-	}
+	rep.unsaved = rep.store != nil // written by deliver, before it is sent
 	rep.health.watermark.Store(rep.stream.Watermark().UnixNano())
 	if rep.telemetry != nil && p.Stats.RevisedBuckets > 0 {
 		rep.telemetry.AnthropicUsageBucketsRevised.Add(ctx, int64(p.Stats.RevisedBuckets),
@@ -249,10 +261,46 @@ func (rep *report) seal(ctx context.Context, p *accounting.Poll[seriesKey], ts, 
 	return md
 }
 
+// save writes the stream and the pending batch when they are not written
+// yet, and reports whether they are: a sealed batch is sent only once its
+// checkpoint is written, so that a restart after failed writes reads again
+// what was never sent rather than resending what was.
+func (rep *report) save(ctx context.Context) bool {
+	if !rep.unsaved {
+		return true
+	}
+	if err := rep.store.seal(ctx, rep.stream.MarshalBinary(rep.codec), rep.pending); err != nil {
+		rep.writeFailed(err)
+		return false
+	}
+	rep.unsaved = false
+	if rep.writeFailures > 0 {
+		rep.logger.Info("Checkpoint written again", zap.Int("failed_writes", rep.writeFailures))
+		rep.writeFailures = 0
+	}
+	return true
+}
+
+func (rep *report) writeFailed(err error) {
+	rep.writeFailures++
+	if rep.telemetry != nil {
+		rep.telemetry.AnthropicUsageCheckpointWriteFailures.Add(context.Background(), 1,
+			metric.WithAttributes(attribute.String("report", rep.name)))
+	}
+	if rep.writeFailures == 1 {
+		rep.logger.Warn("Checkpoint not written; the report sends nothing new until it is, and tries again every collection_interval", zap.Error(err))
+	}
+}
+
 // commit: the pipeline accepted the pending batch.
 func (rep *report) commit(ctx context.Context) {
 	if rep.pending != nil && rep.store != nil {
-		rep.store.delivered(ctx)
+		if err := rep.store.delivered(ctx); err != nil {
+			// The batch would be sent again after a restart, unchanged:
+			// written again on the next tick.
+			rep.writeFailed(err)
+			rep.unsaved = true
+		}
 	}
 	rep.pending = nil
 	if rep.refusals > 0 {

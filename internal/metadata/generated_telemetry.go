@@ -25,17 +25,18 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                              metric.Meter
-	mu                                 sync.Mutex
-	registrations                      []metric.Registration
-	AnthropicUsageBucketsRevised       metric.Int64Counter
-	AnthropicUsageLag                  metric.Float64ObservableGauge
-	AnthropicUsageLastSuccessTimestamp metric.Float64ObservableGauge
-	AnthropicUsagePages                metric.Int64Counter
-	AnthropicUsageRateLimitWait        metric.Float64Counter
-	AnthropicUsageRequests             metric.Int64Counter
-	AnthropicUsageRetries              metric.Int64Counter
-	AnthropicUsageRows                 metric.Int64Counter
+	meter                                 metric.Meter
+	mu                                    sync.Mutex
+	registrations                         []metric.Registration
+	AnthropicUsageBucketsRevised          metric.Int64Counter
+	AnthropicUsageCheckpointWriteFailures metric.Int64Counter
+	AnthropicUsageLag                     metric.Float64ObservableGauge
+	AnthropicUsageLastSuccessTimestamp    metric.Float64ObservableGauge
+	AnthropicUsagePages                   metric.Int64Counter
+	AnthropicUsageRateLimitWait           metric.Float64Counter
+	AnthropicUsageRequests                metric.Int64Counter
+	AnthropicUsageRetries                 metric.Int64Counter
+	AnthropicUsageRows                    metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -111,6 +112,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_anthropic_usage_buckets_revised",
 		metric.WithDescription("Buckets that had been counted before and grew when read again (late data seen). [Development]"),
 		metric.WithUnit("{bucket}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AnthropicUsageCheckpointWriteFailures, err = builder.meter.Int64Counter(
+		"otelcol_anthropic_usage_checkpoint_write_failures",
+		metric.WithDescription("Checkpoint writes to the storage extension that failed. A sealed batch is not sent until its checkpoint is written, so the report stalls (its lag grows) until the storage works again. [Development]"),
+		metric.WithUnit("{write}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AnthropicUsageLag, err = builder.meter.Float64ObservableGauge(

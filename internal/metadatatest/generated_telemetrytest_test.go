@@ -29,12 +29,16 @@ func TestSetupTelemetry(t *testing.T) {
 		return nil
 	}))
 	tb.AnthropicUsageBucketsRevised.Add(context.Background(), 1)
+	tb.AnthropicUsageCheckpointWriteFailures.Add(context.Background(), 1)
 	tb.AnthropicUsagePages.Add(context.Background(), 1)
 	tb.AnthropicUsageRateLimitWait.Add(context.Background(), 1)
 	tb.AnthropicUsageRequests.Add(context.Background(), 1)
 	tb.AnthropicUsageRetries.Add(context.Background(), 1)
 	tb.AnthropicUsageRows.Add(context.Background(), 1)
 	AssertEqualAnthropicUsageBucketsRevised(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAnthropicUsageCheckpointWriteFailures(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAnthropicUsageLag(t, testTel,

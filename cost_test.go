@@ -4,15 +4,21 @@
 package anthropicusagereceiver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -20,6 +26,7 @@ import (
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadatatest"
 )
 
 // Cost rows to series, without HTTP: amounts in exact nano-cents; a row
@@ -87,7 +94,8 @@ func TestCostRowsToSeries(t *testing.T) {
 	}
 }
 
-// Skipped rows are one warning per reason and poll, not one per row.
+// Skipped rows are one warning per reason and poll, not one per row, and
+// counted in the receiver's telemetry.
 func TestSkippedRowsAreOneWarningPerReason(t *testing.T) {
 	day := fixedNow.Truncate(24 * time.Hour)
 	var rows []string
@@ -101,12 +109,21 @@ func TestSkippedRowsAreOneWarningPerReason(t *testing.T) {
 	cfg.Usage.Poll.Enabled = false
 	cfg.Cost.Poll.Enabled = true
 	core, logs := observer.New(zap.WarnLevel)
-	r := startReceiver(t, cfg, func() time.Time { return fixedNow }, withLogger(zap.New(core)))
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	set := metadatatest.NewSettings(tel)
+	set.Logger = zap.New(core)
+	r := startReceiver(t, cfg, func() time.Time { return fixedNow }, withSettings(set))
 	md, err := r.poll()
 	require.NoError(t, err)
 	got := ledger{}
 	got.add(md)
 	assert.InDelta(t, 1.2345, got.sum("anthropic.cost", nil), 1e-12)
+	cost := attribute.String("report", "cost")
+	metadatatest.AssertEqualAnthropicUsageSkipped(t, tel, []metricdata.DataPoint[int64]{
+		{Attributes: attribute.NewSet(cost, attribute.String("reason", "amount is not a decimal")), Value: 4},
+		{Attributes: attribute.NewSet(cost, attribute.String("reason", "negative amount")), Value: 1},
+	}, metricdatatest.IgnoreTimestamp())
 	notDecimal := logs.FilterField(zap.String("reason", "amount is not a decimal")).All()
 	require.Len(t, notDecimal, 1, "one warning per reason and poll")
 	assert.Equal(t, int64(4), notDecimal[0].ContextMap()["rows"])
@@ -204,4 +221,80 @@ func TestCostAndClaudeCodeGolden(t *testing.T) {
 			compareGolden(t, tt.golden, md)
 		})
 	}
+}
+
+// A day the API continues on the next page (the reference has seen has_more
+// within one grouped day) is counted whole: its rows on both pages, summed
+// per series where they meet, and the day is final only once all of it was
+// read. Before, a long read sealed the first page through the end of that
+// day, and the rest of it, older than the revision window, was skipped.
+func TestBucketSplitAcrossPagesIsCountedWhole(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 8, 28+d, 0, 0, 0, 0, time.UTC) }
+	row := func(ws, model, amount string) string {
+		return fmt.Sprintf(`{"currency":"USD","amount":%q,"workspace_id":%q,"model":%q}`, amount, ws, model)
+	}
+	pages := map[string]string{
+		"": `{"data":[` + bucketJSON(day(1), 24*time.Hour, row("wrkspc_a", "m1", "500")) + `,` +
+			bucketJSON(day(2), 24*time.Hour, row("wrkspc_a", "m1", "300"), row("wrkspc_b", "m1", "200")) +
+			`],"has_more":true,"next_page":"p2"}`,
+		"p2": `{"data":[` + bucketJSON(day(2), 24*time.Hour, row("wrkspc_c", "m1", "400"), row("wrkspc_a", "m2", "200")) + `,` +
+			bucketJSON(day(3), 24*time.Hour, row("wrkspc_a", "m1", "100")) + `,` +
+			bucketJSON(day(4), 24*time.Hour, row("wrkspc_a", "m1", "100")) + `],"has_more":false,"next_page":null}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(pages[r.URL.Query().Get("page")]))
+	}))
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Usage.Poll.Enabled = false
+	cfg.Cost.Poll.Enabled = true
+	cfg.Cost.GroupBy = []string{groupWorkspace}
+	cfg.Cost.Poll.Lookback = 72 * time.Hour
+	cfg.Cost.Poll.RevisionWindow = 24 * time.Hour // days 1 and 2 are final in this first read
+	clock := fakeclock.New(fixedNow)
+	next := &testConsumer{}
+	r := startReceiver(t, cfg, clock.Now, withConsumer(next))
+	clock.Advance(time.Second) // initial_delay: room to deliver page by page
+	_, err := r.poll()
+	require.NoError(t, err)
+	require.Len(t, next.accepted, 2, "page by page")
+	got := next.ledger()
+	assert.InDelta(t, 18.0, got.sum("anthropic.cost", nil), 1e-9, "every row of every day")
+	for ws, want := range map[string]float64{"wrkspc_a": 12, "wrkspc_b": 2, "wrkspc_c": 4} {
+		assert.InDelta(t, want, got.sum("anthropic.cost", map[string]any{"resource.anthropic.workspace.id": ws}), 1e-9, ws)
+	}
+	assert.Equal(t, day(3), r.report("cost").stream.Watermark())
+}
+
+// The last bucket of a page that another follows waits for the next page,
+// and joins the next page's first bucket when it is the same bucket.
+func TestWholeBuckets(t *testing.T) {
+	b := func(d int, results ...int) adminapi.Bucket[int] {
+		start := time.Date(2026, 9, d, 0, 0, 0, 0, time.UTC)
+		return adminapi.Bucket[int]{StartingAt: start, EndingAt: start.Add(24 * time.Hour), Results: results}
+	}
+	pages := []*adminapi.Page[int]{
+		{Data: []adminapi.Bucket[int]{b(1, 1), b(2, 2)}, HasMore: true},
+		{Data: []adminapi.Bucket[int]{b(2, 3), b(3, 4)}, HasMore: true},
+		{Data: []adminapi.Bucket[int]{b(4, 5)}, HasMore: true},
+		{Data: []adminapi.Bucket[int]{}, HasMore: false},
+	}
+	var got [][]adminapi.Bucket[int]
+	seq := func(yield func(*adminapi.Page[int], error) bool) {
+		for _, p := range pages {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+	for p, err := range wholeBuckets(seq) {
+		require.NoError(t, err)
+		got = append(got, slices.Clone(p.Data))
+	}
+	assert.Equal(t, [][]adminapi.Bucket[int]{
+		{b(1, 1)},
+		{b(2, 2, 3)},
+		{b(3, 4)},
+		{b(4, 5)},
+	}, got)
 }

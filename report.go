@@ -46,7 +46,7 @@ type report struct {
 	// checkpoint yet; the batch is not sent until they are.
 	unsaved       bool
 	writeFailures int // in a row
-	nextPoll time.Time
+	nextPoll      time.Time
 	// lastStamp is the latest timestamp this report's points carried,
 	// repeated totals included: a page of a later read comes after it, and
 	// after the stream's last emission.
@@ -415,8 +415,8 @@ func setDelta(md pmetric.Metrics) {
 
 // pollStats is what a read found that deserves a word in the log.
 type pollStats struct {
-	skipped                                skipCounts
-	outside, corrections, overflowedValues int
+	skipped                                       skipCounts
+	outside, final, corrections, overflowedValues int
 }
 
 func (s *pollStats) add(skipped skipCounts) {
@@ -428,20 +428,36 @@ func (s *pollStats) add(skipped skipCounts) {
 func (s *pollStats) addPoll(p accounting.PollStats) {
 	s.corrections += p.Corrections
 	s.overflowedValues += p.OverflowedValues
+	s.final += p.SkippedFinal
 }
 
 func (rep *report) logStats(s pollStats, from, to time.Time) {
 	for reason, n := range s.skipped {
 		rep.logger.Warn("Skipped rows the receiver cannot count", zap.String("reason", reason), zap.Int("rows", n))
+		rep.countSkipped(reason, n)
 	}
 	if s.outside > 0 {
 		rep.logger.Warn("Skipped buckets outside the requested range", zap.Int("buckets", s.outside), zap.Time("from", from), zap.Time("to", to))
+		rep.countSkipped("bucket outside the requested range", s.outside)
+	}
+	if s.final > 0 {
+		// The query starts at the watermark: only an API that answers
+		// more than was asked sends these.
+		rep.logger.Warn("Skipped buckets already final", zap.Int("buckets", s.final), zap.Time("watermark", from))
+		rep.countSkipped("bucket already final", s.final)
 	}
 	if s.corrections > 0 {
 		rep.logger.Warn("Values went down in buckets already counted; counters are kept at the highest value seen", zap.Int("values", s.corrections))
 	}
 	if s.overflowedValues > 0 {
 		rep.logger.Error("Increases dropped: a running total would overflow int64", zap.Int("values", s.overflowedValues))
+	}
+}
+
+func (rep *report) countSkipped(reason string, n int) {
+	if rep.telemetry != nil {
+		rep.telemetry.AnthropicUsageSkipped.Add(context.Background(), int64(n),
+			metric.WithAttributes(attribute.String("report", rep.name), attribute.String("reason", reason)))
 	}
 }
 

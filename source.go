@@ -110,6 +110,40 @@ func mapPages[P any](pages iter.Seq2[*P, error], mapPage func(*P) page) iter.Seq
 	}
 }
 
+// wholeBuckets holds back the last bucket of every page that another page
+// follows, and puts it in front of the next page, merged with that page's
+// first bucket when the API continued it there. The reference has seen
+// has_more on a single-day grouped cost query [U]: a bucket may be split
+// across pages, and a long read seals page by page through the last bucket
+// it read, so a bucket is counted only once all of it was read.
+func wholeBuckets[R any](pages iter.Seq2[*adminapi.Page[R], error]) iter.Seq2[*adminapi.Page[R], error] {
+	return func(yield func(*adminapi.Page[R], error) bool) {
+		var held *adminapi.Bucket[R]
+		for p, err := range pages {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if held != nil {
+				if len(p.Data) > 0 && p.Data[0].StartingAt.Equal(held.StartingAt) && p.Data[0].EndingAt.Equal(held.EndingAt) {
+					p.Data[0].Results = append(held.Results, p.Data[0].Results...)
+				} else {
+					p.Data = append([]adminapi.Bucket[R]{*held}, p.Data...)
+				}
+				held = nil
+			}
+			if p.HasMore && len(p.Data) > 0 {
+				last := p.Data[len(p.Data)-1]
+				held = &last
+				p.Data = p.Data[:len(p.Data)-1]
+			}
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+}
+
 // mapBuckets maps a page one bucket at a time, summing its rows per series:
 // row maps a row to its series and values, or gives the reason it cannot be
 // counted. Rows that map to the same series but differ in a dimension the

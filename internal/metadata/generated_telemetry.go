@@ -37,6 +37,7 @@ type TelemetryBuilder struct {
 	AnthropicUsageRequests                metric.Int64Counter
 	AnthropicUsageRetries                 metric.Int64Counter
 	AnthropicUsageRows                    metric.Int64Counter
+	AnthropicUsageSkipped                 metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -160,6 +161,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_anthropic_usage_rows",
 		metric.WithDescription("Report rows (or Claude Code records) read. [Development]"),
 		metric.WithUnit("{row}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AnthropicUsageSkipped, err = builder.meter.Int64Counter(
+		"otelcol_anthropic_usage_skipped",
+		metric.WithDescription("Rows (and buckets) of a report the receiver did not count, by reason; each poll that skips some also logs one warning per reason. [Development]"),
+		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

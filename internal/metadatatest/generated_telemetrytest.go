@@ -160,3 +160,19 @@ func AssertEqualAnthropicUsageRows(t *testing.T, tt *componenttest.Telemetry, dp
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualAnthropicUsageSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_anthropic_usage_skipped",
+		Description: "Rows (and buckets) of a report the receiver did not count, by reason; each poll that skips some also logs one warning per reason. [Development]",
+		Unit:        "{item}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_anthropic_usage_skipped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

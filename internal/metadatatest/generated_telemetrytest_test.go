@@ -35,6 +35,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AnthropicUsageRequests.Add(context.Background(), 1)
 	tb.AnthropicUsageRetries.Add(context.Background(), 1)
 	tb.AnthropicUsageRows.Add(context.Background(), 1)
+	tb.AnthropicUsageSkipped.Add(context.Background(), 1)
 	AssertEqualAnthropicUsageBucketsRevised(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -60,6 +61,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAnthropicUsageRows(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAnthropicUsageSkipped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

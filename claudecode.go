@@ -113,15 +113,20 @@ func (s *claudeCodeSource) mapRecords(rows map[seriesKey]accounting.Counters, da
 		put := func(kind, sub string, vals ...int64) {
 			k := base
 			k[ccKind], k[ccSub] = kind, sub
-			c := rows[k]
+			var c accounting.Counters
 			for i, v := range vals {
 				if v < 0 {
 					skipped.add("negative count")
 					return
 				}
-				c[i] += v
+				c[i] = v
 			}
-			rows[k] = c
+			sum := rows[k]
+			if !addCounters(&sum, c) {
+				skipped.add("sum of the series' rows would overflow")
+				return
+			}
+			rows[k] = sum
 		}
 		m := r.CoreMetrics
 		put(ccCore, "", m.NumSessions, m.LinesOfCode.Added, m.LinesOfCode.Removed, m.CommitsByClaudeCode, m.PullRequestsByClaudeCode)
@@ -161,42 +166,43 @@ func (s *claudeCodeSource) resource(rb *metadata.ResourceBuilder, _ resourceKey)
 	s.names.setResource(rb, "")
 }
 
-func (s *claudeCodeSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool) {
-	emit := func(v int64) bool { return v != 0 || !skipZero }
+func (s *claudeCodeSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero bool) {
+	emit := func(t accounting.Total) bool { return !t.IsZero() || !skipZero }
+	c := func(i int) int64 { return count(v[i]) }
 	actor := optionalAttributes(optional{k[ccActor], metadata.WithAnthropicClaudeCodeActorMetricAttribute})
 	actorType, terminal := k[ccActorType], k[ccTerminal]
 	switch k[ccKind] {
 	case ccCore:
-		if emit(c[0]) {
-			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, c[0], actorType, terminal, actor...)
+		if emit(v[0]) {
+			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, c(0), actorType, terminal, actor...)
 		}
-		if emit(c[1]) {
-			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c[1], actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded, actor...)
+		if emit(v[1]) {
+			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c(1), actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded, actor...)
 		}
-		if emit(c[2]) {
-			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c[2], actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved, actor...)
+		if emit(v[2]) {
+			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c(2), actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved, actor...)
 		}
-		if emit(c[3]) {
-			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, c[3], actorType, terminal, actor...)
+		if emit(v[3]) {
+			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, c(3), actorType, terminal, actor...)
 		}
-		if emit(c[4]) {
-			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, c[4], actorType, terminal, actor...)
+		if emit(v[4]) {
+			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, c(4), actorType, terminal, actor...)
 		}
 	case ccTool:
-		if emit(c[0]) {
-			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c[0], actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionAccepted, actor...)
+		if emit(v[0]) {
+			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c(0), actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionAccepted, actor...)
 		}
-		if emit(c[1]) {
-			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c[1], actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionRejected, actor...)
+		if emit(v[1]) {
+			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c(1), actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionRejected, actor...)
 		}
 	case ccModel:
 		for i, t := range ccTokenTypes {
-			if emit(c[i]) {
-				mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, c[i], actorType, terminal, k[ccSub], t.typ, t.genAI, actor...)
+			if emit(v[i]) {
+				mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, c(i), actorType, terminal, k[ccSub], t.typ, t.genAI, actor...)
 			}
 		}
-		if emit(c[ccCostCents]) {
-			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, float64(c[ccCostCents])/100, actorType, terminal, k[ccSub], actor...)
+		if emit(v[ccCostCents]) {
+			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, v[ccCostCents].Float64()/100, actorType, terminal, k[ccSub], actor...)
 		}
 	}
 }

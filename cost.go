@@ -131,11 +131,11 @@ func (s *costSource) resource(rb *metadata.ResourceBuilder, res resourceKey) {
 
 // record: the description is an opt-in attribute; when it is left out, the
 // generated builder sums the series that differ only by it.
-func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool) {
-	if c[0] == 0 && skipZero {
+func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero bool) {
+	if v[0].IsZero() && skipZero {
 		return
 	}
-	mb.RecordAnthropicCostDataPoint(ts, adminapi.NanoCentsToDollars(c[0]), k[costDescription], optionalAttributes(
+	mb.RecordAnthropicCostDataPoint(ts, dollars(v[0]), k[costDescription], optionalAttributes(
 		optional{k[costType], metadata.WithAnthropicCostTypeMetricAttribute},
 		optional{k[costTokenType], metadata.WithCostTokenTypeMetricAttribute},
 		optional{k[costServiceTier], metadata.WithAnthropicServiceTierMetricAttribute},
@@ -143,3 +143,7 @@ func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k
 		optional{k[costInferenceGeo], metadata.WithAnthropicInferenceGeoMetricAttribute},
 	)...)
 }
+
+// dollars is a total of nano-cents in dollars, for emission: the only float
+// in the path.
+func dollars(nanoCents accounting.Total) float64 { return nanoCents.Float64() / 1e11 }

@@ -298,3 +298,26 @@ func TestWholeBuckets(t *testing.T) {
 		{b(4, 5)},
 	}, got)
 }
+
+// A series' running total passes int64 nano-cents (about $92 million) and
+// keeps counting, exactly: $120 million on one series.
+func TestCostTotalsBeyondInt64(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 8, 30+d, 0, 0, 0, 0, time.UTC) }
+	row := `{"currency":"USD","amount":"6000000000.00","workspace_id":"wrkspc_a"}` // $60 million
+	body := `{"data":[` + bucketJSON(day(0), 24*time.Hour, row) + `,` + bucketJSON(day(1), 24*time.Hour, row) + `],"has_more":false,"next_page":null}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
+	defer srv.Close()
+	for _, temporality := range []Temporality{TemporalityCumulative, TemporalityDelta} {
+		cfg := testConfig(srv.URL)
+		cfg.Temporality = temporality
+		cfg.Usage.Poll.Enabled = false
+		cfg.Cost.Poll.Enabled = true
+		cfg.Cost.GroupBy = []string{groupWorkspace}
+		cfg.Cost.Poll.Lookback = 48 * time.Hour
+		next := &testConsumer{}
+		r := startReceiver(t, cfg, func() time.Time { return fixedNow }, withConsumer(next))
+		_, err := r.poll()
+		require.NoError(t, err)
+		assert.Equal(t, 1.2e8, next.ledger().sum("anthropic.cost", nil), "%s: $120 million, not stopped at $92 million", temporality)
+	}
+}

@@ -505,7 +505,7 @@ func TestBenchPagePollCountsEveryRow(t *testing.T) {
 func sumTotals(s *accounting.Stream[seriesKey]) (sum accounting.Counters) {
 	for _, c := range s.Totals() {
 		for j := range c {
-			sum[j] += c[j]
+			sum[j] += count(c[j])
 		}
 	}
 	return sum

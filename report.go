@@ -366,10 +366,10 @@ func (rep *report) pageStamp(now, from, to, readTo, lastPage time.Time) (time.Ti
 
 // build makes the points of every series yields, at ts with start as their
 // start time, one resource at a time, through the generated builder.
-func (rep *report) build(series iter.Seq2[seriesKey, accounting.Counters], start, ts time.Time, delta bool) pmetric.Metrics {
+func (rep *report) build(series iter.Seq2[seriesKey, accounting.Totals], start, ts time.Time, delta bool) pmetric.Metrics {
 	type point struct {
 		key seriesKey
-		c   accounting.Counters
+		v   accounting.Totals
 	}
 	var order []resourceKey
 	byResource := map[resourceKey][]point{}
@@ -384,7 +384,7 @@ func (rep *report) build(series iter.Seq2[seriesKey, accounting.Counters], start
 	pts := pcommon.NewTimestampFromTime(ts)
 	for _, res := range order {
 		for _, p := range byResource[res] {
-			rep.src.record(rep.mb, pts, p.key, p.c, delta)
+			rep.src.record(rep.mb, pts, p.key, p.v, delta)
 		}
 		rep.src.resource(rep.rb, res)
 		rep.mb.EmitForResource(metadata.WithResource(rep.rb.Emit()))
@@ -415,8 +415,8 @@ func setDelta(md pmetric.Metrics) {
 
 // pollStats is what a read found that deserves a word in the log.
 type pollStats struct {
-	skipped                                       skipCounts
-	outside, final, corrections, overflowedValues int
+	skipped                     skipCounts
+	outside, final, corrections int
 }
 
 func (s *pollStats) add(skipped skipCounts) {
@@ -427,7 +427,6 @@ func (s *pollStats) add(skipped skipCounts) {
 
 func (s *pollStats) addPoll(p accounting.PollStats) {
 	s.corrections += p.Corrections
-	s.overflowedValues += p.OverflowedValues
 	s.final += p.SkippedFinal
 }
 
@@ -448,9 +447,6 @@ func (rep *report) logStats(s pollStats, from, to time.Time) {
 	}
 	if s.corrections > 0 {
 		rep.logger.Warn("Values went down in buckets already counted; counters are kept at the highest value seen", zap.Int("values", s.corrections))
-	}
-	if s.overflowedValues > 0 {
-		rep.logger.Error("Increases dropped: a running total would overflow int64", zap.Int("values", s.overflowedValues))
 	}
 }
 

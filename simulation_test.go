@@ -133,7 +133,7 @@ func TestReconcilesWithSimulatorGroundTruth(t *testing.T) {
 				// Exact to the nano-cent: the receiver's own totals.
 				var exported int64
 				for _, c := range r.report("cost").stream.Totals() {
-					exported += c[0]
+					exported += count(c[0])
 				}
 				assert.Equal(t, nano, exported, "cost in nano-cents")
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -49,7 +50,7 @@ type source interface {
 	// record records the points of one series through the generated
 	// builder; with skipZero, zero counters are left out (a delta batch
 	// carries only what grew).
-	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool)
+	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero bool)
 }
 
 // seriesKey identifies a series by the values of its grouped dimensions; each
@@ -187,8 +188,9 @@ func mapBuckets[R any, D comparable](p *adminapi.Page[R], dims func(*R) D, row f
 					seen[d] = struct{}{}
 					inSeen = j + 1
 				}
-				for x := range c {
-					sum[x] += c[x]
+				if !addCounters(&sum, c) {
+					skipped.add("sum of the series' rows would overflow")
+					continue
 				}
 				rows[k] = sum
 			}
@@ -199,6 +201,27 @@ func mapBuckets[R any, D comparable](p *adminapi.Page[R], dims func(*R) D, row f
 			}
 		}
 	}}
+}
+
+// addCounters adds c to sum, unless a counter would pass int64: then sum
+// is left as it was and addCounters reports false.
+func addCounters(sum *accounting.Counters, c accounting.Counters) bool {
+	for x := range c {
+		if c[x] > 0 && sum[x] > math.MaxInt64-c[x] {
+			return false
+		}
+	}
+	for x := range c {
+		sum[x] += c[x]
+	}
+	return true
+}
+
+// count is a total as an int point: only a count beyond 9.2 quintillion does
+// not fit, and is emitted as the largest int64.
+func count(t accounting.Total) int64 {
+	n, _ := t.Int64()
+	return n
 }
 
 // keyCodec writes the first n fields of series keys into checkpoints.

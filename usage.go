@@ -156,7 +156,7 @@ func setModelResource(rb *metadata.ResourceBuilder, res resourceKey) {
 	}
 }
 
-func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, c accounting.Counters, skipZero bool) {
+func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero bool) {
 	attrs := optionalAttributes(
 		optional{k[usageAPIKey], metadata.WithAnthropicAPIKeyIDMetricAttribute},
 		optional{s.names.apiKeyName(k[usageAPIKey]), metadata.WithAnthropicAPIKeyNameMetricAttribute},
@@ -165,12 +165,12 @@ func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, 
 		optional{k[usageInferenceGeo], metadata.WithAnthropicInferenceGeoMetricAttribute},
 	)
 	for _, t := range usageTokenTypes {
-		if v := c[t.pos]; v != 0 || !skipZero {
-			mb.RecordAnthropicUsageTokensDataPoint(ts, v, t.typ, t.genAI, attrs...)
+		if !v[t.pos].IsZero() || !skipZero {
+			mb.RecordAnthropicUsageTokensDataPoint(ts, count(v[t.pos]), t.typ, t.genAI, attrs...)
 		}
 	}
-	if v := c[usageWebSearch]; v != 0 || !skipZero {
-		mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, v, attrs...)
+	if !v[usageWebSearch].IsZero() || !skipZero {
+		mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, count(v[usageWebSearch]), attrs...)
 	}
 }
 

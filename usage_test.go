@@ -106,6 +106,20 @@ func TestUsageRowsToSeries(t *testing.T) {
 			skipped: skipCounts{"negative count": 1},
 		},
 		{
+			name:    "rows whose sum would overflow",
+			groupBy: []string{groupModel},
+			rows: []adminapi.UsageResult{
+				{OutputTokens: 5e18, Model: sp("sonnet"), WorkspaceID: sp("wrkspc_a")},
+				{OutputTokens: 5e18, Model: sp("sonnet"), WorkspaceID: sp("wrkspc_b")},
+				{OutputTokens: 3, Model: sp("haiku")},
+			},
+			want: map[seriesKey]accounting.Counters{
+				usageKey("", "sonnet", "", "", "", ""): out(5e18),
+				usageKey("", "haiku", "", "", "", ""):  out(3),
+			},
+			skipped: skipCounts{"sum of the series' rows would overflow": 1},
+		},
+		{
 			name:    "every counter",
 			groupBy: nil,
 			rows: []adminapi.UsageResult{{UncachedInputTokens: 1, CacheReadInputTokens: 2, OutputTokens: 5,

@@ -25,18 +25,55 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"math/bits"
 	"time"
 )
 
 // Width is the number of counters a series carries.
 const Width = 6
 
-// Counters are the values of one series in one bucket (or their totals).
-// Each report decides what each position means; unused positions stay 0.
+// Counters are the values of one series in one bucket, as the API sent
+// them. Each report decides what each position means; unused positions stay
+// 0.
 type Counters [Width]int64
 
 // IsZero reports whether every counter is 0.
 func (c *Counters) IsZero() bool { return *c == Counters{} }
+
+// Total is a running total of one counter, or its increase over a poll, in
+// 128 bits: int64 nano-cents end at about $92 million, which a series' total
+// over a receiver's life, or a first read of a large organization, can pass.
+// Only increases are added: it is never negative.
+type Total struct{ hi, lo uint64 }
+
+// Add returns t + v, for v >= 0.
+func (t Total) Add(v int64) Total {
+	lo, carry := bits.Add64(t.lo, uint64(v), 0)
+	return Total{t.hi + carry, lo}
+}
+
+func (t Total) plus(u Total) Total {
+	lo, carry := bits.Add64(t.lo, u.lo, 0)
+	return Total{t.hi + u.hi + carry, lo}
+}
+
+// Int64 is the total, or math.MaxInt64 and false when it does not fit.
+func (t Total) Int64() (int64, bool) {
+	if t.hi != 0 || t.lo > math.MaxInt64 {
+		return math.MaxInt64, false
+	}
+	return int64(t.lo), true
+}
+
+// Float64 is the total, rounded to the nearest float64.
+func (t Total) Float64() float64 { return float64(t.hi)*0x1p64 + float64(t.lo) }
+
+// IsZero reports whether the total is 0.
+func (t Total) IsZero() bool { return t == Total{} }
+
+// Totals are the running totals of one series, or its increases over a
+// poll, position by position as in Counters.
+type Totals [Width]Total
 
 // SeriesID is a stream's dense id for a series key.
 type SeriesID uint32
@@ -65,7 +102,7 @@ type Stream[K comparable] struct {
 
 	ids    map[K]SeriesID
 	keys   []K
-	totals []Counters // cumulative totals by SeriesID, since start
+	totals []Totals // cumulative totals by SeriesID, since start
 	// ledger holds what was counted per bucket (unix seconds of its start)
 	// for buckets at or after the watermark only.
 	ledger map[int64]map[SeriesID]*entry
@@ -115,7 +152,7 @@ func (s *Stream[K]) LedgerEntries() int {
 func (s *Stream[K]) Key(id SeriesID) K { return s.keys[id] }
 
 // Total returns the sealed cumulative total of a series.
-func (s *Stream[K]) Total(id SeriesID) Counters { return s.totals[id] }
+func (s *Stream[K]) Total(id SeriesID) Totals { return s.totals[id] }
 
 // Poll is one read of a stream's open range, not yet sealed.
 type Poll[K comparable] struct {
@@ -129,7 +166,7 @@ type Poll[K comparable] struct {
 	newIDs  map[K]SeriesID
 	// pending ledger values for buckets this poll read
 	pending map[int64]map[SeriesID]*entry
-	inc     map[SeriesID]*Counters
+	inc     map[SeriesID]*Totals
 	touched []SeriesID // series with an increase, in first-increase order
 
 	Stats PollStats
@@ -143,7 +180,6 @@ type PollStats struct {
 	Corrections      int // values that went down, first seen in this poll
 	SkippedFinal     int // buckets before the watermark, ignored
 	SkippedOutside   int // buckets outside the requested range or misaligned
-	OverflowedValues int // increases that would overflow a total, dropped
 }
 
 // Begin opens a poll at now. The poll must read [From, To): every bucket not
@@ -165,7 +201,7 @@ func (s *Stream[K]) Begin(now time.Time) *Poll[K] {
 		to:      to,
 		final:   final,
 		pending: map[int64]map[SeriesID]*entry{},
-		inc:     map[SeriesID]*Counters{},
+		inc:     map[SeriesID]*Totals{},
 	}
 }
 
@@ -229,7 +265,7 @@ func (p *Poll[K]) Observe(start, end time.Time, rows map[K]Counters) error {
 			}
 			pend[id] = e
 		}
-		var inc *Counters
+		var inc *Totals
 		wasCounted := !e.counted.IsZero()
 		for i, nv := range v {
 			ov := e.counted[i]
@@ -238,12 +274,7 @@ func (p *Poll[K]) Observe(start, end time.Time, rows map[K]Counters) error {
 				if inc == nil {
 					inc = p.incFor(id)
 				}
-				d := nv - ov
-				if p.s.totalOf(id)[i] > math.MaxInt64-inc[i]-d {
-					p.Stats.OverflowedValues++
-					continue
-				}
-				inc[i] += d
+				inc[i] = inc[i].Add(nv - ov) // both >= 0: no overflow
 				e.counted[i] = nv
 			case nv < ov && !e.corrected:
 				e.corrected = true
@@ -273,21 +304,21 @@ func (p *Poll[K]) id(key K) SeriesID {
 	return id
 }
 
-func (p *Poll[K]) incFor(id SeriesID) *Counters {
+func (p *Poll[K]) incFor(id SeriesID) *Totals {
 	c := p.inc[id]
 	if c == nil {
-		c = &Counters{}
+		c = &Totals{}
 		p.inc[id] = c
 		p.touched = append(p.touched, id)
 	}
 	return c
 }
 
-func (s *Stream[K]) totalOf(id SeriesID) Counters {
+func (s *Stream[K]) totalOf(id SeriesID) Totals {
 	if int(id) < len(s.totals) {
 		return s.totals[id]
 	}
-	return Counters{}
+	return Totals{}
 }
 
 // Key returns the key of a series id, including series new in this poll.
@@ -301,8 +332,8 @@ func (p *Poll[K]) Key(id SeriesID) K {
 // Increases yields every series whose counters grew in this poll, in a
 // stable order (first increase first), with the increase: the points of a
 // delta emission.
-func (p *Poll[K]) Increases() iter.Seq2[K, Counters] {
-	return func(yield func(K, Counters) bool) {
+func (p *Poll[K]) Increases() iter.Seq2[K, Totals] {
+	return func(yield func(K, Totals) bool) {
 		for _, id := range p.touched {
 			if !yield(p.Key(id), *p.inc[id]) {
 				return
@@ -314,15 +345,15 @@ func (p *Poll[K]) Increases() iter.Seq2[K, Counters] {
 // Totals yields every series the stream knows, in the order they were first
 // seen, with its cumulative total including this poll: the points of a
 // cumulative emission.
-func (p *Poll[K]) Totals() iter.Seq2[K, Counters] {
-	return func(yield func(K, Counters) bool) {
+func (p *Poll[K]) Totals() iter.Seq2[K, Totals] {
+	return func(yield func(K, Totals) bool) {
 		n := len(p.s.keys) + len(p.newKeys)
 		for i := range n {
 			id := SeriesID(i)
 			t := p.s.totalOf(id)
 			if inc := p.inc[id]; inc != nil {
 				for j := range t {
-					t[j] += inc[j]
+					t[j] = t[j].plus(inc[j])
 				}
 			}
 			if !yield(p.Key(id), t) {
@@ -342,11 +373,11 @@ func (p *Poll[K]) Seal() {
 		s.keys = append(s.keys, k)
 	}
 	for len(s.totals) < len(s.keys) {
-		s.totals = append(s.totals, Counters{})
+		s.totals = append(s.totals, Totals{})
 	}
 	for id, inc := range p.inc {
 		for i := range inc {
-			s.totals[id][i] += inc[i]
+			s.totals[id][i] = s.totals[id][i].plus(inc[i])
 		}
 	}
 	for b, pend := range p.pending {
@@ -373,8 +404,8 @@ func (p *Poll[K]) Seal() {
 
 // Totals yields every series the stream knows, with its sealed cumulative
 // total: what a cumulative emission repeats between polls.
-func (s *Stream[K]) Totals() iter.Seq2[K, Counters] {
-	return func(yield func(K, Counters) bool) {
+func (s *Stream[K]) Totals() iter.Seq2[K, Totals] {
+	return func(yield func(K, Totals) bool) {
 		for i, k := range s.keys {
 			if !yield(k, s.totals[i]) {
 				return

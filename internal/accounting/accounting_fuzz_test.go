@@ -9,9 +9,9 @@ package accounting
 // shrinking, negative, near MaxInt64), seals, page-by-page seals and
 // abandons — and checks it against a reference model kept here: per
 // (bucket, series, counter) the highest value observed in sealed polls,
-// buckets forgotten once final. Invariants: no panic; totals never
-// decrease; after each seal the stream's totals per series and counter
-// are the reference's sums; a bucket before the watermark never changes
+// buckets forgotten once final, totals in math/big. Invariants: no panic;
+// totals never decrease and never overflow; after each seal the stream's
+// totals per series and counter are the reference's sums exactly; a bucket before the watermark never changes
 // anything; an abandoned poll changes nothing; the ledger holds exactly the
 // (bucket, series) pairs of the window.
 //
@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"math/big"
 	"testing"
 	"time"
 
@@ -71,9 +72,46 @@ type fzRef struct {
 	width, revision time.Duration
 	watermark       time.Time
 	ledger          map[int64]map[string]*Counters // bucket -> series -> highest value counted
-	totals          map[string]*Counters
-	overflow        map[string]*[Width]bool // a total passed MaxInt64: no exact check any more
+	totals          map[string]*fzBig // exact, whatever their size
 	series          map[string]bool
+}
+
+// fzBig is a series' totals as the reference keeps them.
+type fzBig [Width]*big.Int
+
+func newFzBig() *fzBig {
+	var b fzBig
+	for i := range b {
+		b[i] = new(big.Int)
+	}
+	return &b
+}
+
+func (b *fzBig) clone() *fzBig {
+	c := newFzBig()
+	for i := range b {
+		c[i].Set(b[i])
+	}
+	return c
+}
+
+// toBig is a Total as a big.Int.
+func toBig(t Total) *big.Int {
+	v := new(big.Int).SetUint64(t.hi)
+	v.Lsh(v, 64)
+	return v.Add(v, new(big.Int).SetUint64(t.lo))
+}
+
+func bigTotals(m map[string]Totals) map[string]*fzBig {
+	out := map[string]*fzBig{}
+	for k, t := range m {
+		b := newFzBig()
+		for i := range t {
+			b[i] = toBig(t[i])
+		}
+		out[k] = b
+	}
+	return out
 }
 
 func (r *fzRef) entries() int {
@@ -88,8 +126,7 @@ func (r *fzRef) entries() int {
 type fzPoll struct {
 	from, to, final time.Time
 	pending         map[int64]map[string]*Counters
-	totals          map[string]*Counters
-	overflow        map[string]*[Width]bool
+	totals          map[string]*fzBig
 	series          map[string]bool
 }
 
@@ -104,14 +141,9 @@ func (r *fzRef) begin(now time.Time) *fzPoll {
 		final = to
 	}
 	p := &fzPoll{from: r.watermark, to: to, final: final,
-		pending: map[int64]map[string]*Counters{}, totals: map[string]*Counters{}, overflow: map[string]*[Width]bool{}, series: map[string]bool{}}
+		pending: map[int64]map[string]*Counters{}, totals: map[string]*fzBig{}, series: map[string]bool{}}
 	for k, v := range r.totals {
-		c := *v
-		p.totals[k] = &c
-	}
-	for k, v := range r.overflow {
-		o := *v
-		p.overflow[k] = &o
+		p.totals[k] = v.clone()
 	}
 	for k := range r.series {
 		p.series[k] = true
@@ -136,8 +168,7 @@ func (r *fzRef) observe(p *fzPoll, start time.Time, rows map[string]Counters) {
 			p.pending[b][k] = e
 		}
 		if p.totals[k] == nil {
-			p.totals[k] = &Counters{}
-			p.overflow[k] = &[Width]bool{}
+			p.totals[k] = newFzBig()
 		}
 		for i, nv := range v {
 			if nv <= e[i] {
@@ -145,12 +176,7 @@ func (r *fzRef) observe(p *fzPoll, start time.Time, rows map[string]Counters) {
 			}
 			d := nv - e[i]
 			e[i] = nv
-			if p.totals[k][i] > math.MaxInt64-d {
-				p.overflow[k][i] = true
-				p.totals[k][i] = math.MaxInt64
-				continue
-			}
-			p.totals[k][i] += d
+			p.totals[k][i].Add(p.totals[k][i], big.NewInt(d))
 		}
 	}
 }
@@ -164,7 +190,7 @@ func (r *fzRef) seal(p *fzPoll, final time.Time) {
 			r.ledger[b][k] = e
 		}
 	}
-	r.totals, r.overflow, r.series = p.totals, p.overflow, p.series
+	r.totals, r.series = p.totals, p.series
 	r.watermark = final
 	for b := range r.ledger {
 		if b < final.Unix() {
@@ -173,17 +199,17 @@ func (r *fzRef) seal(p *fzPoll, final time.Time) {
 	}
 }
 
-func fzTotals[K comparable](each func() iter.Seq2[K, Counters]) map[K]Counters {
-	out := map[K]Counters{}
+func fzTotals[K comparable](each func() iter.Seq2[K, Totals]) map[K]Totals {
+	out := map[K]Totals{}
 	for k, c := range each() {
 		out[k] = c
 	}
 	return out
 }
 
-// fzCheck compares totals with the reference's, counter by counter, where
-// no total overflowed, and checks that nothing went down since before.
-func fzCheck(t *testing.T, when string, got, before map[string]Counters, want map[string]*Counters, overflow map[string]*[Width]bool) {
+// fzCheck compares totals with the reference's, counter by counter, and
+// checks that nothing went down since before.
+func fzCheck(t *testing.T, when string, got, before map[string]Totals, want map[string]*fzBig) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d series, the reference has %d", when, len(got), len(want))
@@ -194,11 +220,12 @@ func fzCheck(t *testing.T, when string, got, before map[string]Counters, want ma
 			t.Fatalf("%s: series %q unknown to the reference", when, k)
 		}
 		for i := range g {
-			if g[i] < before[k][i] {
-				t.Fatalf("%s: total %q[%d] went down from %d to %d", when, k, i, before[k][i], g[i])
+			gi := toBig(g[i])
+			if b := toBig(before[k][i]); gi.Cmp(b) < 0 {
+				t.Fatalf("%s: total %q[%d] went down from %s to %s", when, k, i, b, gi)
 			}
-			if o := overflow[k]; (o == nil || !o[i]) && g[i] != w[i] {
-				t.Fatalf("%s: total %q[%d] = %d, the reference has %d", when, k, i, g[i], w[i])
+			if gi.Cmp(w[i]) != 0 {
+				t.Fatalf("%s: total %q[%d] = %s, the reference has %s", when, k, i, gi, w[i])
 			}
 		}
 	}
@@ -215,7 +242,7 @@ func FuzzStream(f *testing.F) {
 			width = time.Hour
 		}
 		ref := &fzRef{width: width, revision: time.Duration(h%8) * width,
-			ledger: map[int64]map[string]*Counters{}, totals: map[string]*Counters{}, overflow: map[string]*[Width]bool{}, series: map[string]bool{}}
+			ledger: map[int64]map[string]*Counters{}, totals: map[string]*fzBig{}, series: map[string]bool{}}
 		now := fzStart.Add(time.Duration(in.next()%60) * time.Second)
 		s, err := NewStream[string](Config{BucketWidth: width, RevisionWindow: ref.revision, Start: now})
 		if err != nil {
@@ -277,24 +304,18 @@ func FuzzStream(f *testing.F) {
 				}
 				if err != nil || start.Before(rp.from) {
 					fzCheck(t, fmt.Sprintf("poll %d, after a bucket before the watermark or rejected", poll),
-						fzTotals[string](p.Totals), pollBefore, func() map[string]*Counters {
-							m := map[string]*Counters{}
-							for k, v := range pollBefore {
-								c := v
-								m[k] = &c
-							}
-							return m
-						}(), map[string]*[Width]bool{})
+						fzTotals[string](p.Totals), pollBefore, bigTotals(pollBefore))
 				}
 			}
 			// Before the seal: what the poll would emit.
 			pt := fzTotals[string](p.Totals)
-			fzCheck(t, fmt.Sprintf("poll %d before seal", poll), pt, before, rp.totals, rp.overflow)
+			fzCheck(t, fmt.Sprintf("poll %d before seal", poll), pt, before, rp.totals)
 			inc := fzTotals[string](p.Increases)
 			for k, total := range pt {
 				for i := range total {
-					if total[i] != before[k][i]+inc[k][i] {
-						t.Fatalf("poll %d: %q[%d]: total %d is not the sealed %d plus the increase %d", poll, k, i, total[i], before[k][i], inc[k][i])
+					sum := new(big.Int).Add(toBig(before[k][i]), toBig(inc[k][i]))
+					if toBig(total[i]).Cmp(sum) != 0 {
+						t.Fatalf("poll %d: %q[%d]: total %s is not the sealed %s plus the increase %s", poll, k, i, toBig(total[i]), toBig(before[k][i]), toBig(inc[k][i]))
 					}
 				}
 			}
@@ -303,7 +324,7 @@ func FuzzStream(f *testing.F) {
 				if !s.Watermark().Equal(wm) || s.LedgerEntries() != entries || s.Series() != nseries || !s.LastEmit().Equal(lastEmit) {
 					t.Fatalf("poll %d: an unsealed poll changed the stream", poll)
 				}
-				fzCheck(t, fmt.Sprintf("poll %d abandoned", poll), fzTotals[string](s.Totals), before, ref.totals, ref.overflow)
+				fzCheck(t, fmt.Sprintf("poll %d abandoned", poll), fzTotals[string](s.Totals), before, ref.totals)
 				continue
 			case mode == 3 && !readTo.IsZero(): // a page of a long read
 				emitted := readTo
@@ -331,7 +352,7 @@ func FuzzStream(f *testing.F) {
 			if s.LedgerEntries() != ref.entries() || s.Series() != len(ref.series) {
 				t.Fatalf("poll %d: %d ledger entries and %d series; the reference has %d and %d", poll, s.LedgerEntries(), s.Series(), ref.entries(), len(ref.series))
 			}
-			fzCheck(t, fmt.Sprintf("poll %d sealed", poll), fzTotals[string](s.Totals), before, ref.totals, ref.overflow)
+			fzCheck(t, fmt.Sprintf("poll %d sealed", poll), fzTotals[string](s.Totals), before, ref.totals)
 		}
 	})
 }

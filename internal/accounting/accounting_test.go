@@ -33,18 +33,27 @@ func observe(t *testing.T, p *Poll[string], start time.Time, width time.Duration
 	require.NoError(t, p.Observe(start, start.Add(width), rows))
 }
 
+// asCounters is small totals, for comparisons.
+func asCounters(t Totals) Counters {
+	var c Counters
+	for i := range t {
+		c[i], _ = t[i].Int64()
+	}
+	return c
+}
+
 func totals(p *Poll[string]) map[string]Counters {
 	out := map[string]Counters{}
-	for k, c := range p.Totals() {
-		out[k] = c
+	for k, t := range p.Totals() {
+		out[k] = asCounters(t)
 	}
 	return out
 }
 
 func increases(p *Poll[string]) map[string]Counters {
 	out := map[string]Counters{}
-	for k, c := range p.Increases() {
-		out[k] = c
+	for k, t := range p.Increases() {
+		out[k] = asCounters(t)
 	}
 	return out
 }
@@ -83,7 +92,7 @@ func TestLateDataCountedOnce(t *testing.T) {
 		p.Seal()
 	}
 	assert.Equal(t, c(20, 7, 3), sumDeltas, "deltas add up to the final value")
-	assert.Equal(t, c(20, 7, 3), s.Total(0))
+	assert.Equal(t, c(20, 7, 3), asCounters(s.Total(0)))
 }
 
 func TestUnchangedReadEmitsNoDelta(t *testing.T) {
@@ -119,7 +128,7 @@ func TestAbandonedPollIsCountedByTheNext(t *testing.T) {
 	assert.Equal(t, map[string]Counters{"a": c(8), "b": c(4)}, increases(p))
 	assert.Equal(t, t0.Add(time.Minute), s.LastEmit(), "the last emission is the last sealed poll")
 	p.Seal()
-	assert.Equal(t, map[string]Counters{"a": c(18), "b": c(4)}, map[string]Counters{"a": s.Total(0), "b": s.Total(1)})
+	assert.Equal(t, map[string]Counters{"a": c(18), "b": c(4)}, map[string]Counters{"a": asCounters(s.Total(0)), "b": asCounters(s.Total(1))})
 	assert.Equal(t, 2, s.Series())
 }
 
@@ -141,7 +150,7 @@ func TestCorrectionNeverGoesBackwards(t *testing.T) {
 	assert.Empty(t, increases(p), "growth below the highest value seen is not counted again")
 	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(1)})
 	p.Seal()
-	assert.Equal(t, c(11, 12), s.Total(0))
+	assert.Equal(t, c(11, 12), asCounters(s.Total(0)))
 }
 
 // Buckets that left the window are final: never re-counted, and the ledger
@@ -189,19 +198,48 @@ func TestDuplicatedBucketInOneRead(t *testing.T) {
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(7)})
 	assert.Equal(t, map[string]Counters{"a": c(7)}, increases(p))
 	p.Seal()
-	assert.Equal(t, c(7), s.Total(0))
+	assert.Equal(t, c(7), asCounters(s.Total(0)))
 }
 
-func TestOverflowIsDroppedNotWrapped(t *testing.T) {
+// Totals do not overflow: a series passing int64 (about $92 million in
+// nano-cents) keeps counting, exactly, and a single poll's increase too;
+// the total survives a checkpoint.
+func TestTotalsDoNotOverflow(t *testing.T) {
 	s := newStream(t, time.Minute, time.Hour)
-	p := s.Begin(t0.Add(time.Minute))
-	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(math.MaxInt64 - 1)})
+	const big = math.MaxInt64 - 1
+	p := s.Begin(t0.Add(2 * time.Minute))
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(big)})
+	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(big)})
+	for _, inc := range p.Increases() {
+		_, fits := inc[0].Int64()
+		assert.False(t, fits, "one poll's increase beyond int64")
+		assert.Equal(t, 2*float64(big), inc[0].Float64())
+	}
 	p.Seal()
-	p = s.Begin(t0.Add(2 * time.Minute))
-	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(5)})
-	assert.Equal(t, 1, p.Stats.OverflowedValues)
+	p = s.Begin(t0.Add(3 * time.Minute))
+	observe(t, p, t0.Add(2*time.Minute), time.Minute, map[string]Counters{"a": c(5)})
 	p.Seal()
-	assert.Equal(t, c(math.MaxInt64-1), s.Total(0))
+	want := Total{}.Add(big).Add(big).Add(5)
+	assert.Equal(t, want, s.Total(0)[0])
+	assert.Equal(t, Total{hi: 1, lo: 1}, want, "2(2^63 - 2) + 5 = 2^64 + 1")
+
+	restored, err := RestoreStream(Config{BucketWidth: time.Minute, RevisionWindow: time.Hour}, s.MarshalBinary(stringCodec), stringCodec)
+	require.NoError(t, err)
+	assert.Equal(t, want, restored.Total(0)[0])
+}
+
+func TestTotal(t *testing.T) {
+	x := Total{}.Add(math.MaxInt64).Add(math.MaxInt64).Add(2)
+	assert.Equal(t, Total{hi: 1}, x, "2^64")
+	n, ok := x.Int64()
+	assert.False(t, ok)
+	assert.Equal(t, int64(math.MaxInt64), n)
+	assert.Equal(t, 0x1p64, x.Float64())
+	n, ok = Total{}.Add(42).Int64()
+	assert.True(t, ok)
+	assert.Equal(t, int64(42), n)
+	assert.True(t, Total{}.IsZero())
+	assert.Equal(t, Total{hi: 2, lo: 2}, x.plus(x).plus(Total{lo: 2}))
 }
 
 func TestNewStreamValidates(t *testing.T) {

@@ -22,8 +22,13 @@ type KeyCodec[K comparable] struct {
 }
 
 // The format: magic, varints, and a CRC-32 of everything before it, so
-// that a flipped bit is an unreadable checkpoint, not a wrong count.
-const snapshotMagic = "AUACCT02"
+// that a flipped bit is an unreadable checkpoint, not a wrong count. Version
+// 03 writes each total as two unsigned varints (128 bits); version 02, read
+// still, wrote it as one signed varint.
+const (
+	snapshotMagic   = "AUACCT03"
+	snapshotMagicV2 = "AUACCT02"
+)
 
 // ErrSnapshot reports a checkpoint that cannot be read.
 var ErrSnapshot = errors.New("unreadable checkpoint")
@@ -47,7 +52,8 @@ func (s *Stream[K]) MarshalBinary(codec KeyCodec[K]) []byte {
 			buf.WriteString(f)
 		}
 		for _, v := range s.totals[i] {
-			w(v)
+			u(v.hi)
+			u(v.lo)
 		}
 	}
 	buckets := make([]int64, 0, len(s.ledger))
@@ -100,7 +106,8 @@ const maxSnapshotCount = 1 << 26 // a guard against corrupt lengths
 func aligned(t time.Time, width time.Duration) bool { return t.Equal(t.Truncate(width)) }
 
 func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
-	if !bytes.HasPrefix(data, []byte(snapshotMagic)) || len(data) < len(snapshotMagic)+4 {
+	v2 := bytes.HasPrefix(data, []byte(snapshotMagicV2))
+	if !bytes.HasPrefix(data, []byte(snapshotMagic)) && !v2 || len(data) < len(snapshotMagic)+4 {
 		return errors.New("not a checkpoint of this format")
 	}
 	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
@@ -117,6 +124,24 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 		var v int64
 		v, err = binary.ReadVarint(r)
 		return v
+	}
+	raw := func() uint64 {
+		if err != nil {
+			return 0
+		}
+		var v uint64
+		v, err = binary.ReadUvarint(r)
+		return v
+	}
+	total := func() Total {
+		if !v2 {
+			return Total{hi: raw(), lo: raw()}
+		}
+		v := vi()
+		if err == nil && v < 0 {
+			err = fmt.Errorf("negative total %d", v)
+		}
+		return Total{lo: uint64(v)}
 	}
 	vu := func() uint64 {
 		if err != nil {
@@ -135,7 +160,7 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 	}
 	n := vu()
 	keys := make([]K, 0, min(n, 1<<16))
-	totals := make([]Counters, 0, min(n, 1<<16))
+	totals := make([]Totals, 0, min(n, 1<<16))
 	ids := map[K]SeriesID{}
 	for i := uint64(0); i < n && err == nil; i++ {
 		nf := vu()
@@ -151,9 +176,9 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 			}
 			fields = append(fields, string(b))
 		}
-		var t Counters
+		var t Totals
 		for j := range t {
-			t[j] = vi()
+			t[j] = total()
 		}
 		if err != nil {
 			break

@@ -113,17 +113,18 @@ func restoreSeeds(t *testing.T) map[string][]byte {
 	seeds["polled"] = good
 	seeds["truncated"] = good[:len(good)/2]
 	seeds["trailing_byte"] = append(append([]byte{}, good...), 0)
-	seeds["bad_magic"] = append([]byte("AUACCT02"), good[8:]...)
+	seeds["bad_magic"] = append([]byte("AUACCT99"), good[8:]...)
 	seeds["not_a_checkpoint"] = []byte("garbage that is no checkpoint")
 	seeds["magic_only"] = []byte(snapshotMagic)
 
 	// Hand-made checkpoints with hostile counts and references.
-	hdr := func(start, wm, last int64) []byte {
-		b := []byte(snapshotMagic)
+	hdrOf := func(magic string, start, wm, last int64) []byte {
+		b := []byte(magic)
 		b = binary.AppendVarint(b, start)
 		b = binary.AppendVarint(b, wm)
 		return binary.AppendVarint(b, last)
 	}
+	hdr := func(start, wm, last int64) []byte { return hdrOf(snapshotMagic, start, wm, last) }
 	t0 := fzStart.UnixNano()
 	key := func(b []byte, fields ...string) []byte {
 		b = binary.AppendUvarint(b, uint64(len(fields)))
@@ -131,8 +132,8 @@ func restoreSeeds(t *testing.T) map[string][]byte {
 			b = binary.AppendUvarint(b, uint64(len(f)))
 			b = append(b, f...)
 		}
-		for range Width {
-			b = binary.AppendVarint(b, 7)
+		for range Width { // version 03: a total is two unsigned varints
+			b = binary.AppendUvarint(binary.AppendUvarint(b, 0), 7)
 		}
 		return b
 	}
@@ -164,14 +165,29 @@ func restoreSeeds(t *testing.T) map[string][]byte {
 	maxTotals = append(binary.AppendUvarint(maxTotals, 1), 'w')
 	maxTotals = append(binary.AppendUvarint(maxTotals, 1), 'm')
 	for range Width {
-		maxTotals = binary.AppendVarint(maxTotals, 1<<63-1)
+		maxTotals = binary.AppendUvarint(binary.AppendUvarint(maxTotals, 1<<64-1), 1<<64-1)
 	}
 	seeds["max_totals"] = binary.AppendUvarint(maxTotals, 0)
+	// Version 02, which wrote a total as one signed varint: still read.
+	v2 := binary.AppendUvarint(hdrOf(snapshotMagicV2, t0, t0, t0), 1)
+	v2 = append(binary.AppendUvarint(binary.AppendUvarint(v2, 2), 1), 'w')
+	v2 = append(binary.AppendUvarint(v2, 1), 'm')
+	for range Width {
+		v2 = binary.AppendVarint(v2, 1<<63-1)
+	}
+	seeds["version_02"] = binary.AppendUvarint(v2, 0)
+	v2neg := binary.AppendUvarint(hdrOf(snapshotMagicV2, t0, t0, t0), 1)
+	v2neg = append(binary.AppendUvarint(binary.AppendUvarint(v2neg, 2), 1), 'w')
+	v2neg = append(binary.AppendUvarint(v2neg, 1), 'm')
+	for range Width {
+		v2neg = binary.AppendVarint(v2neg, -3)
+	}
+	seeds["version_02_negative_total"] = binary.AppendUvarint(v2neg, 0)
 	// The hand-made ones carry a valid checksum, so that they reach the
 	// checks behind it.
 	for _, name := range []string{"huge_series_count", "too_many_series", "huge_field_length", "duplicate_series", "wrong_field_count",
 		"ledger_unknown_series", "ledger_ok", "ledger_misaligned_bucket", "ledger_before_watermark", "misaligned_watermark",
-		"watermark_before_start", "extreme_times", "max_totals"} {
+		"watermark_before_start", "extreme_times", "max_totals", "version_02", "version_02_negative_total"} {
 		seeds[name] = binary.BigEndian.AppendUint32(seeds[name], crc32.ChecksumIEEE(seeds[name]))
 	}
 	return seeds

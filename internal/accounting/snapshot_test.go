@@ -4,7 +4,9 @@
 package accounting
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"strings"
 	"testing"
 	"time"
@@ -37,8 +39,8 @@ func play(t *testing.T, s *Stream[string], from, to int) Counters {
 			require.NoError(t, p.Observe(b, b.Add(time.Minute), map[string]Counters{"ws|a": c(v, 2*v), "ws|b": c(v)}))
 		}
 		for _, inc := range p.Increases() {
-			for i := range inc {
-				sum[i] += inc[i]
+			for i, v := range asCounters(inc) {
+				sum[i] += v
 			}
 		}
 		p.Seal()
@@ -64,8 +66,8 @@ func TestSnapshotRoundTripContinuesExactly(t *testing.T) {
 		got[i] += rest[i]
 	}
 	assert.Equal(t, want, got, "a restored stream counts exactly what an uninterrupted one does")
-	byKey := func(s *Stream[string]) map[string]Counters {
-		out := map[string]Counters{}
+	byKey := func(s *Stream[string]) map[string]Totals {
+		out := map[string]Totals{}
 		for k, c := range s.Totals() {
 			out[k] = c
 		}
@@ -115,6 +117,34 @@ func TestSealThroughLeavesTheRestForTheNextPoll(t *testing.T) {
 		require.NoError(t, p.Observe(b, b.Add(time.Minute), map[string]Counters{"x": c(1)}))
 	}
 	p.Seal()
-	assert.Equal(t, c(31), s.Total(0))
+	assert.Equal(t, c(31), asCounters(s.Total(0)))
 	assert.Equal(t, t0.Add(25*time.Minute), s.Watermark())
+}
+
+// A checkpoint of version 02 (totals as one signed varint each) is still
+// read, so that an upgrade resumes where the previous receiver stopped; a
+// negative total in it is refused.
+func TestRestoreReadsVersion02(t *testing.T) {
+	build := func(total int64) []byte {
+		b := []byte(snapshotMagicV2)
+		for range 3 { // start, watermark, last emission
+			b = binary.AppendVarint(b, t0.UnixNano())
+		}
+		b = binary.AppendUvarint(b, 1)                                       // one series
+		b = append(binary.AppendUvarint(binary.AppendUvarint(b, 1), 1), 'a') // one field: "a"
+		for range Width {
+			b = binary.AppendVarint(b, total)
+		}
+		b = binary.AppendUvarint(b, 0) // no ledger
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	}
+	s, err := RestoreStream(Config{BucketWidth: time.Minute, RevisionWindow: time.Hour}, build(1<<62), stringCodec)
+	require.NoError(t, err)
+	n, ok := s.Total(0)[3].Int64()
+	assert.True(t, ok)
+	assert.Equal(t, int64(1<<62), n)
+	assert.Equal(t, snapshotMagic, string(s.MarshalBinary(stringCodec)[:len(snapshotMagic)]), "written back as version 03")
+
+	_, err = RestoreStream(Config{BucketWidth: time.Minute, RevisionWindow: time.Hour}, build(-3), stringCodec)
+	require.ErrorIs(t, err, ErrSnapshot)
 }

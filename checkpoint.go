@@ -20,11 +20,18 @@ import (
 // the batch it sealed and has not delivered: the stream under key, the
 // batch under key+"/pending". Both are written in one batch operation before
 // the batch is sent, so that a restart either resends that batch, unchanged,
-// or never saw it; the batch is deleted once the pipeline accepted it.
+// or never saw it; the batch is deleted once the pipeline accepted it. The
+// report's index (report+"/current") names the key of the shape in use, so
+// that a new shape finds where the previous one stopped.
 type checkpointStore struct {
 	client    storage.Client
 	extension component.ID // for messages
+	report    string
 	key       string
+	// indexed: the index names key. replaces: the previous shape's key,
+	// deleted with the first write of this one.
+	indexed  bool
+	replaces string
 }
 
 const (
@@ -35,20 +42,48 @@ const (
 	checkpointReads = 3
 )
 
-func (c *checkpointStore) pendingKey() string { return c.key + "/pending" }
+func (c *checkpointStore) indexKey() string { return c.report + "/current" }
 
-// load returns the stored stream and undelivered batch; nil when absent.
-func (c *checkpointStore) load(ctx context.Context) (snapshot, pending []byte, err error) {
+func pendingKey(key string) string { return key + "/pending" }
+
+// load returns the stored stream and undelivered batch, nil when absent,
+// and the key of the shape the report used last.
+func (c *checkpointStore) load(ctx context.Context) (snapshot, pending []byte, current string, err error) {
+	v, err := c.read(ctx, c.key, pendingKey(c.key), c.indexKey())
+	if err != nil {
+		return nil, nil, "", err
+	}
+	c.indexed = string(v[2]) == c.key
+	return v[0], v[1], string(v[2]), nil
+}
+
+// previous returns the stream and undelivered batch of another shape.
+func (c *checkpointStore) previous(ctx context.Context, key string) (snapshot, pending []byte, err error) {
+	v, err := c.read(ctx, key, pendingKey(key))
+	if err != nil {
+		return nil, nil, err
+	}
+	return v[0], v[1], nil
+}
+
+func (c *checkpointStore) read(ctx context.Context, keys ...string) ([][]byte, error) {
 	for attempt := 1; ; attempt++ {
-		ops := []*storage.Operation{storage.GetOperation(c.key), storage.GetOperation(c.pendingKey())}
+		ops := make([]*storage.Operation, len(keys))
+		for i, k := range keys {
+			ops[i] = storage.GetOperation(k)
+		}
 		readCtx, cancel := context.WithTimeout(ctx, checkpointTimeout)
-		err = c.client.Batch(readCtx, ops...)
+		err := c.client.Batch(readCtx, ops...)
 		cancel()
 		if err == nil {
-			return ops[0].Value, ops[1].Value, nil
+			out := make([][]byte, len(ops))
+			for i, op := range ops {
+				out[i] = op.Value
+			}
+			return out, nil
 		}
 		if attempt == checkpointReads || !sleep(ctx, time.Duration(attempt)*time.Second) {
-			return nil, nil, fmt.Errorf("reading the checkpoint %q from the storage extension %q (%d attempts): %w", c.key, c.extension, attempt, err)
+			return nil, fmt.Errorf("reading the checkpoint %q from the storage extension %q (%d attempts): %w", keys[0], c.extension, attempt, err)
 		}
 	}
 }
@@ -57,7 +92,7 @@ func (c *checkpointStore) load(ctx context.Context) (snapshot, pending []byte, e
 // a key of its own, so that the fresh stream's writes do not overwrite it.
 func (c *checkpointStore) setAside(ctx context.Context, snapshot, pending []byte, now time.Time) (string, error) {
 	aside := fmt.Sprintf("%s/unreadable-%d", c.key, now.Unix())
-	ops := []*storage.Operation{storage.SetOperation(aside, snapshot), storage.DeleteOperation(c.key), storage.DeleteOperation(c.pendingKey())}
+	ops := []*storage.Operation{storage.SetOperation(aside, snapshot), storage.DeleteOperation(c.key), storage.DeleteOperation(pendingKey(c.key))}
 	if pending != nil {
 		ops = append(ops, storage.SetOperation(aside+"/pending", pending))
 	}
@@ -65,18 +100,29 @@ func (c *checkpointStore) setAside(ctx context.Context, snapshot, pending []byte
 }
 
 // seal writes the stream as sealed, and the batch that carries its last
-// increases (nil when there is none to deliver).
+// increases (nil when there is none to deliver); with the first write, the
+// index names this shape and the previous shape's checkpoint goes.
 func (c *checkpointStore) seal(ctx context.Context, snapshot, pending []byte) error {
-	second := storage.DeleteOperation(c.pendingKey())
+	ops := []*storage.Operation{storage.SetOperation(c.key, snapshot), storage.DeleteOperation(pendingKey(c.key))}
 	if pending != nil {
-		second = storage.SetOperation(c.pendingKey(), pending)
+		ops[1] = storage.SetOperation(pendingKey(c.key), pending)
 	}
-	return c.write(ctx, storage.SetOperation(c.key, snapshot), second)
+	if !c.indexed {
+		ops = append(ops, storage.SetOperation(c.indexKey(), []byte(c.key)))
+	}
+	if c.replaces != "" {
+		ops = append(ops, storage.DeleteOperation(c.replaces), storage.DeleteOperation(pendingKey(c.replaces)))
+	}
+	if err := c.write(ctx, ops...); err != nil {
+		return err
+	}
+	c.indexed, c.replaces = true, ""
+	return nil
 }
 
 // delivered notes that the pending batch was accepted.
 func (c *checkpointStore) delivered(ctx context.Context) error {
-	return c.write(ctx, storage.DeleteOperation(c.pendingKey()))
+	return c.write(ctx, storage.DeleteOperation(pendingKey(c.key)))
 }
 
 func (c *checkpointStore) write(ctx context.Context, ops ...*storage.Operation) error {

@@ -75,35 +75,61 @@ func TestUndecodableCheckpointIsSetAside(t *testing.T) {
 	assert.Equal(t, corrupt, kept, "the undecodable checkpoint is kept as it was")
 }
 
-// The checkpoint belongs to a query shape: another group_by starts a new
-// stream (a new start time), and going back resumes the old one.
-func TestShapeChangeStartsANewStream(t *testing.T) {
-	cfg, clock, _ := checkpointTestConfig(t)
+// The checkpoint belongs to a query shape. Another group_by starts a new
+// stream where the previous one stopped — at its watermark, not at the
+// lookback, which a delta backend would count again — and replaces the
+// previous checkpoint with its first write; going back starts where the
+// second shape stopped.
+func TestShapeChangeStartsWhereThePreviousStopped(t *testing.T) {
+	cfg, clock, sim := checkpointTestConfig(t)
+	cfg.Temporality = TemporalityDelta
+	cfg.Usage.Poll.RevisionWindow = 5 * time.Minute
 	host := &storageHost{dir: t.TempDir()}
 	host.start(t)
 	defer host.stop(t)
-	r := startReceiver(t, cfg, clock.Now, withHost(host))
-	for range 3 {
+	next := &testConsumer{}
+	r := startReceiver(t, cfg, clock.Now, withHost(host), withConsumer(next))
+	for range 20 {
 		_, err := r.poll()
 		require.NoError(t, err)
 		clock.Advance(time.Minute)
 	}
-	firstStart, firstWatermark := usageStream(r).Start(), usageStream(r).Watermark()
+	watermark := usageStream(r).Watermark()
 	require.NoError(t, r.Shutdown(context.Background()))
+	sim.Freeze(clock.Now().Truncate(time.Minute))
+	clock.Advance(30 * time.Minute) // everything settles
+	first := next.ledger().sum("anthropic.usage.tokens", nil)
 
-	clock.Advance(10 * time.Minute)
 	other := *cfg
 	other.Usage.GroupBy = []string{"model", "workspace_id"}
-	r = startReceiver(t, &other, clock.Now, withHost(host))
-	assert.Equal(t, clock.Now().Add(-time.Hour).Truncate(time.Minute), usageStream(r).Start(), "a new shape is a new stream")
+	r = startReceiver(t, &other, clock.Now, withHost(host), withConsumer(next))
+	assert.Equal(t, watermark, usageStream(r).Start(), "the new shape starts at the previous one's watermark")
 	_, err := r.poll()
 	require.NoError(t, err)
+	second := next.ledger().sum("anthropic.usage.tokens", nil) - first
+	var again int64
+	for _, row := range sim.TruthUsage(simulator.TruthQuery{StartingAt: watermark, EndingAt: clock.Now(), GroupBy: other.Usage.GroupBy}) {
+		again += row.UncachedInputTokens + row.CacheReadInputTokens + row.CacheCreation5m + row.CacheCreation1h + row.OutputTokens
+	}
+	var lookback int64 // what a new stream from the lookback would send
+	for _, row := range sim.TruthUsage(simulator.TruthQuery{StartingAt: clock.Now().Add(-time.Hour).Truncate(time.Minute), EndingAt: clock.Now(), GroupBy: cfg.Usage.GroupBy}) {
+		lookback += row.UncachedInputTokens + row.CacheReadInputTokens + row.CacheCreation5m + row.CacheCreation1h + row.OutputTokens
+	}
+	assert.Equal(t, float64(again), second, "the new shape sends what followed the previous one's watermark")
+	assert.Less(t, second, float64(lookback)/2, "not the lookback again")
+	secondWatermark := usageStream(r).Watermark()
 	require.NoError(t, r.Shutdown(context.Background()))
+
+	client, err := storageClient(context.Background(), host, storageID, component.NewID(metadata.Type))
+	require.NoError(t, err)
+	old, err := client.Get(context.Background(), checkpointKey("usage", newUsageSource(cfg.Usage, nil).shape()...))
+	require.NoError(t, err)
+	assert.Nil(t, old, "the previous shape's checkpoint is gone once the new one was written")
+	require.NoError(t, client.Close(context.Background()))
 
 	r = startReceiver(t, cfg, clock.Now, withHost(host))
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
-	assert.Equal(t, firstStart, usageStream(r).Start(), "the old shape resumes its own stream")
-	assert.Equal(t, firstWatermark, usageStream(r).Watermark())
+	assert.Equal(t, secondWatermark, usageStream(r).Start(), "going back starts where the second shape stopped")
 }
 
 // A checkpoint the storage fails to read is read again; when it cannot be
@@ -181,4 +207,37 @@ func TestFailedCheckpointWritesHoldTheBatch(t *testing.T) {
 	assert.Equal(t, 40.0, next.ledger().rawSum("anthropic.usage.tokens", match), "40 used, 40 sent: nothing lost, nothing doubled")
 	require.NoError(t, r.Shutdown(context.Background()))
 	host.stop(t)
+}
+
+// The batch the previous shape had not delivered is delivered by the new
+// one, first, unchanged.
+func TestShapeChangeDeliversThePreviousBatch(t *testing.T) {
+	api, clock, cfg := scriptedSetup(t, TemporalityDelta)
+	cfg.Storage = &storageID
+	host := &storageHost{dir: t.TempDir()}
+	host.start(t)
+	defer host.stop(t)
+	api.set(fixedNow.Truncate(time.Minute), "sonnet", 10)
+	refusing := &testConsumer{refuse: func(int) bool { return true }}
+	r := startReceiver(t, cfg, clock.Now, withHost(host), withConsumer(refusing))
+	_, err := r.poll()
+	require.NoError(t, err)
+	require.Equal(t, 1, refusing.refused)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	clock.Advance(time.Minute)
+	other := *cfg
+	other.Usage.GroupBy = nil
+	next := &testConsumer{}
+	r = startReceiver(t, &other, clock.Now, withHost(host), withConsumer(next))
+	_, err = r.poll()
+	require.NoError(t, err)
+	require.NoError(t, r.Shutdown(context.Background()))
+	require.NotEmpty(t, next.accepted)
+	model, _ := next.accepted[0].ResourceMetrics().At(0).Resource().Attributes().Get("gen_ai.request.model")
+	assert.Equal(t, "sonnet", model.Str(), "the previous shape's batch, grouped by model, comes first")
+	assert.Equal(t, int64(10), outputPoint(t, next.accepted[0]).IntValue())
+	// The new shape reads from the previous one's watermark: the bucket of
+	// its revision window is counted again, in the new series.
+	assert.Equal(t, 20.0, next.ledger().sum("anthropic.usage.tokens", map[string]any{"anthropic.token.type": "output_tokens"}))
 }

@@ -89,7 +89,7 @@ func newReport(ctx context.Context, r *anthropicReceiver, src source, now time.T
 		rep.lastStamp = now
 	}
 	if r.storage != nil {
-		rep.store = &checkpointStore{client: r.storage, extension: *r.cfg.Storage, key: checkpointKey(src.name(), src.shape()...)}
+		rep.store = &checkpointStore{client: r.storage, extension: *r.cfg.Storage, report: src.name(), key: checkpointKey(src.name(), src.shape()...)}
 		if err := rep.restore(ctx, cfg, now); err != nil {
 			return nil, fmt.Errorf("%s report: %w", rep.name, err)
 		}
@@ -102,11 +102,15 @@ func newReport(ctx context.Context, r *anthropicReceiver, src source, now time.T
 // from its checkpoint. A checkpoint that cannot be read is an error: the
 // report does not start rather than start fresh and overwrite it. One that
 // is read but cannot be decoded is set aside, and the report starts fresh.
+// A configuration that changed the report's shape starts where the previous
+// shape stopped.
 func (rep *report) restore(ctx context.Context, cfg accounting.Config, now time.Time) error {
-	snapshot, pending, err := rep.store.load(ctx)
+	snapshot, pending, current, err := rep.store.load(ctx)
 	switch {
 	case err != nil:
 		return err
+	case snapshot == nil && current != "" && current != rep.store.key:
+		return rep.follow(ctx, cfg, current)
 	case snapshot == nil:
 		rep.logger.Info("No checkpoint for this report and configuration; starting from the lookback", zap.Time("start", rep.stream.Start()))
 		return nil
@@ -134,6 +138,35 @@ func (rep *report) restore(ctx context.Context, cfg accounting.Config, now time.
 	}
 	rep.logger.Info("Resuming from checkpoint", zap.Time("start", restored.Start()), zap.Time("watermark", restored.Watermark()),
 		zap.Int("series", restored.Series()), zap.Bool("undelivered_batch", rep.pending != nil))
+	return nil
+}
+
+// follow starts a new shape of the report where the previous one stopped:
+// at its watermark, not at the lookback, which a delta backend would count
+// again. What the previous shape counted in the buckets of its revision
+// window is counted again in the new shape's series: the new series cannot
+// tell it apart. The previous shape's undelivered batch is delivered first.
+func (rep *report) follow(ctx context.Context, cfg accounting.Config, previous string) error {
+	snapshot, pending, err := rep.store.previous(ctx, previous)
+	if err != nil {
+		return err
+	}
+	watermark, err := accounting.Watermark(snapshot)
+	if snapshot == nil || err != nil {
+		rep.logger.Warn("The previous configuration's checkpoint cannot be read; starting from the lookback", zap.String("previous", previous), zap.Error(err))
+		return nil
+	}
+	cfg.Start = watermark
+	if rep.stream, err = accounting.NewStream[seriesKey](cfg); err != nil {
+		return err
+	}
+	if _, err := unmarshaler.UnmarshalMetrics(pending); pending != nil && err == nil {
+		rep.pending = pending
+	}
+	rep.store.replaces = previous
+	rep.unsaved = true // the new shape replaces the previous one with its first write
+	rep.logger.Info("A new configuration of the report: it starts where the previous one stopped", zap.Time("start", rep.stream.Start()),
+		zap.Bool("undelivered_batch", rep.pending != nil))
 	return nil
 }
 

@@ -101,22 +101,49 @@ func RestoreStream[K comparable](cfg Config, data []byte, codec KeyCodec[K]) (*S
 	return s, nil
 }
 
+// Watermark reads the watermark of a checkpoint without restoring it: where
+// a stream of another shape (another width or grouping) stopped.
+func Watermark(data []byte) (time.Time, error) {
+	body, err := snapshotBody(data)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	r := bytes.NewReader(body[len(snapshotMagic):])
+	if _, err := binary.ReadVarint(r); err != nil { // the start
+		return time.Time{}, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	wm, err := binary.ReadVarint(r)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	return time.Unix(0, wm).UTC(), nil
+}
+
+// snapshotBody checks a checkpoint's format and checksum and returns what
+// the checksum covers.
+func snapshotBody(data []byte) ([]byte, error) {
+	if !bytes.HasPrefix(data, []byte(snapshotMagic)) && !bytes.HasPrefix(data, []byte(snapshotMagicV2)) || len(data) < len(snapshotMagic)+4 {
+		return nil, errors.New("not a checkpoint of this format")
+	}
+	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, errors.New("checksum mismatch")
+	}
+	return body, nil
+}
+
 const maxSnapshotCount = 1 << 26 // a guard against corrupt lengths
 
 func aligned(t time.Time, width time.Duration) bool { return t.Equal(t.Truncate(width)) }
 
 func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
+	body, err := snapshotBody(data)
+	if err != nil {
+		return err
+	}
 	v2 := bytes.HasPrefix(data, []byte(snapshotMagicV2))
-	if !bytes.HasPrefix(data, []byte(snapshotMagic)) && !v2 || len(data) < len(snapshotMagic)+4 {
-		return errors.New("not a checkpoint of this format")
-	}
-	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
-	if crc32.ChecksumIEEE(body) != sum {
-		return errors.New("checksum mismatch")
-	}
 	br := bytes.NewReader(body[len(snapshotMagic):])
 	r := bufio.NewReader(br)
-	var err error
 	vi := func() int64 {
 		if err != nil {
 			return 0

@@ -174,12 +174,12 @@ type Poll[K comparable] struct {
 
 // PollStats describe what a poll saw, for logs and telemetry.
 type PollStats struct {
-	Buckets          int // buckets observed
-	Rows             int // series values observed
-	RevisedBuckets   int // buckets that had been counted before and grew
-	Corrections      int // values that went down, first seen in this poll
-	SkippedFinal     int // buckets before the watermark, ignored
-	SkippedOutside   int // buckets outside the requested range or misaligned
+	Buckets        int // buckets observed
+	Rows           int // series values observed
+	RevisedBuckets int // buckets that had been counted before and grew
+	Corrections    int // values that went down, first seen in this poll
+	SkippedFinal   int // buckets before the watermark, ignored
+	SkippedOutside int // buckets outside the requested range or misaligned
 }
 
 // Begin opens a poll at now. The poll must read [From, To): every bucket not

@@ -72,7 +72,7 @@ type fzRef struct {
 	width, revision time.Duration
 	watermark       time.Time
 	ledger          map[int64]map[string]*Counters // bucket -> series -> highest value counted
-	totals          map[string]*fzBig // exact, whatever their size
+	totals          map[string]*fzBig              // exact, whatever their size
 	series          map[string]bool
 }
 

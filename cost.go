@@ -135,7 +135,7 @@ func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k
 	if v[0].IsZero() && skipZero {
 		return
 	}
-	mb.RecordAnthropicCostDataPoint(ts, dollars(v[0]), k[costDescription], optionalAttributes(
+	mb.RecordAnthropicCostDataPoint(ts, adminapi.NanoCentsToDollars(v[0].Float64()), k[costDescription], optionalAttributes(
 		optional{k[costType], metadata.WithAnthropicCostTypeMetricAttribute},
 		optional{k[costTokenType], metadata.WithCostTokenTypeMetricAttribute},
 		optional{k[costServiceTier], metadata.WithAnthropicServiceTierMetricAttribute},
@@ -143,7 +143,3 @@ func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k
 		optional{k[costInferenceGeo], metadata.WithAnthropicInferenceGeoMetricAttribute},
 	)...)
 }
-
-// dollars is a total of nano-cents in dollars, for emission: the only float
-// in the path.
-func dollars(nanoCents accounting.Total) float64 { return nanoCents.Float64() / 1e11 }

@@ -83,6 +83,7 @@ func (d Decimal) NanoCents() (int64, error) {
 }
 
 // NanoCentsToDollars converts for emission: the only float in the path.
-func NanoCentsToDollars(n int64) float64 {
+// Running totals pass int64 and arrive as float64.
+func NanoCentsToDollars[N int64 | float64](n N) float64 {
 	return float64(n) / (100 * nanoCentsPerCent)
 }

@@ -129,13 +129,7 @@ func (rep *report) restore(ctx context.Context, cfg accounting.Config, now time.
 		return nil
 	}
 	rep.stream = restored
-	if pending != nil {
-		if _, err := unmarshaler.UnmarshalMetrics(pending); err != nil {
-			rep.logger.Error("The undelivered batch in the checkpoint is unreadable; its increases are lost", zap.Error(err))
-		} else {
-			rep.pending = pending
-		}
-	}
+	rep.keepPending(pending)
 	rep.logger.Info("Resuming from checkpoint", zap.Time("start", restored.Start()), zap.Time("watermark", restored.Watermark()),
 		zap.Int("series", restored.Series()), zap.Bool("undelivered_batch", rep.pending != nil))
 	return nil
@@ -160,14 +154,24 @@ func (rep *report) follow(ctx context.Context, cfg accounting.Config, previous s
 	if rep.stream, err = accounting.NewStream[seriesKey](cfg); err != nil {
 		return err
 	}
-	if _, err := unmarshaler.UnmarshalMetrics(pending); pending != nil && err == nil {
-		rep.pending = pending
-	}
+	rep.keepPending(pending)
 	rep.store.replaces = previous
 	rep.unsaved = true // the new shape replaces the previous one with its first write
 	rep.logger.Info("A new configuration of the report: it starts where the previous one stopped", zap.Time("start", rep.stream.Start()),
 		zap.Bool("undelivered_batch", rep.pending != nil))
 	return nil
+}
+
+// keepPending takes a checkpoint's undelivered batch as the pending one.
+func (rep *report) keepPending(pending []byte) {
+	if pending == nil {
+		return
+	}
+	if _, err := unmarshaler.UnmarshalMetrics(pending); err != nil {
+		rep.logger.Error("The undelivered batch in the checkpoint is unreadable; its increases are lost", zap.Error(err))
+		return
+	}
+	rep.pending = pending
 }
 
 var (
@@ -220,7 +224,7 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time) iter.
 			for b := range pg.buckets {
 				switch err := p.Observe(b.start, b.end, b.rows); {
 				case errors.Is(err, accounting.ErrBucket):
-					stats.outside++
+					// Counted in the poll's stats, and logged once the read is done.
 				case err != nil:
 					yield(pmetric.Metrics{}, err)
 					return
@@ -460,6 +464,7 @@ func (s *pollStats) add(skipped skipCounts) {
 
 func (s *pollStats) addPoll(p accounting.PollStats) {
 	s.corrections += p.Corrections
+	s.outside += p.SkippedOutside
 	s.final += p.SkippedFinal
 }
 

@@ -78,10 +78,7 @@ func TestClaudeCodeRecordsToSeries(t *testing.T) {
 			rows, skipped := map[seriesKey]accounting.Counters{}, skipCounts{}
 			newClaudeCodeSource(cfg, nil).mapRecords(rows, day, tt.records, skipped)
 			assert.Equal(t, tt.want, rows)
-			if tt.skipped == nil {
-				tt.skipped = skipCounts{}
-			}
-			assert.Equal(t, tt.skipped, skipped)
+			assertSkipped(t, tt.skipped, skipped)
 		})
 	}
 }

@@ -86,10 +86,7 @@ func TestCostRowsToSeries(t *testing.T) {
 				StartingAt: fixedNow.Truncate(24 * time.Hour), EndingAt: fixedNow.Truncate(24 * time.Hour).Add(24 * time.Hour), Results: tt.rows,
 			}}})
 			assert.Equal(t, tt.want, collectBuckets(p)[0].rows)
-			if tt.skipped == nil {
-				tt.skipped = skipCounts{}
-			}
-			assert.Equal(t, tt.skipped, p.skipped)
+			assertSkipped(t, tt.skipped, p.skipped)
 		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -407,4 +408,13 @@ func (l ledger) total(metric string, match map[string]any, value func(*exportedS
 		}
 	}
 	return total
+}
+
+// assertSkipped compares what a mapping skipped with want; nil wants none.
+func assertSkipped(t *testing.T, want, got skipCounts) {
+	t.Helper()
+	if want == nil {
+		want = skipCounts{}
+	}
+	assert.Equal(t, want, got)
 }

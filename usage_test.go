@@ -131,10 +131,7 @@ func TestUsageRowsToSeries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, skipped := usageRows(tt.groupBy, tt.rows...)
 			assert.Equal(t, tt.want, got)
-			if tt.skipped == nil {
-				tt.skipped = skipCounts{}
-			}
-			assert.Equal(t, tt.skipped, skipped)
+			assertSkipped(t, tt.skipped, skipped)
 		})
 	}
 }

@@ -65,7 +65,7 @@ func (s *costSource) read(ctx context.Context, api reportAPI, from, to time.Time
 		GroupBy:     s.cfg.GroupBy,
 	})
 	return func(yield func(page, error) bool) {
-		for p, err := range mapPages(wholeBuckets(pages), s.mapPage) {
+		for p, err := range mapPages(pages, s.mapPage) {
 			if !yield(p, notYetIfRecent(err, from, to)) || err != nil {
 				return
 			}

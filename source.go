@@ -96,10 +96,10 @@ func notYetIfRecent(err error, from, to time.Time) error {
 	return err
 }
 
-// mapPages maps each typed page of a report to series.
-func mapPages[P any](pages iter.Seq2[*P, error], mapPage func(*P) page) iter.Seq2[page, error] {
+// mapPages maps each typed page of a report to series, each bucket whole.
+func mapPages[R any](pages iter.Seq2[*adminapi.Page[R], error], mapPage func(*adminapi.Page[R]) page) iter.Seq2[page, error] {
 	return func(yield func(page, error) bool) {
-		for p, err := range pages {
+		for p, err := range wholeBuckets(pages) {
 			if err != nil {
 				yield(page{}, err)
 				return

@@ -80,14 +80,14 @@ func (s *usageSource) shape() []string {
 }
 
 func (s *usageSource) read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error] {
-	return mapPages(wholeBuckets(api.UsageReport(ctx, adminapi.ReportQuery{
+	return mapPages(api.UsageReport(ctx, adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
 		BucketWidth: s.cfg.BucketWidth,
 		Limit:       adminapi.MaxLimit(s.cfg.BucketWidth),
 		GroupBy:     s.cfg.GroupBy,
 		Filters:     s.filters,
-	})), s.mapPage)
+	}), s.mapPage)
 }
 
 // mapPage maps a page of the usage report to series.

@@ -166,7 +166,7 @@ var (
 	errFilter          = errors.New("filters must not contain empty values")
 	errRateLimit       = errors.New(`"rate_limit.requests_per_minute" and "rate_limit.burst" must be positive`)
 	errMaxPages        = errors.New(`"max_pages" must be positive`)
-	errRetry           = errors.New(`"retry_on_failure" needs a positive "initial_interval", a "max_interval" not below it and a "multiplier" of at least 1`)
+	errRetry           = errors.New(`"retry_on_failure" cannot be used`)
 	errMaxResponse     = errors.New(`"max_response_bytes" must be at least 1024`)
 )
 
@@ -194,10 +194,8 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxPages <= 0 {
 		errs = append(errs, errMaxPages)
 	}
-	// The backoff reads a max_interval of 0 as a cap of 0 and a multiplier
-	// below 1 as a wait that shrinks.
-	if r := cfg.RetryOnFailure; r.Enabled && (r.InitialInterval <= 0 || r.MaxInterval < r.InitialInterval || r.Multiplier < 1) {
-		errs = append(errs, errRetry)
+	if err := adminapi.CheckRetry(cfg.RetryOnFailure); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", errRetry, err))
 	}
 	if cfg.MaxResponseBytes < 1024 {
 		errs = append(errs, errMaxResponse)

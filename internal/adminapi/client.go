@@ -71,26 +71,34 @@ func (s *Settings) validate() (*url.URL, error) {
 	if s.Logger == nil {
 		bad("Logger is nil")
 	}
-	if r := s.Retry; r.Enabled {
-		if err := r.Validate(); err != nil {
-			bad("Retry: %w", err)
-		}
-		// ExponentialBackOff reads a MaxInterval of 0 as a cap of 0 and a
-		// Multiplier below 1 as a shrinking wait, not as "no cap" and "constant".
-		if r.InitialInterval <= 0 {
-			bad("Retry.InitialInterval must be positive, got %s", r.InitialInterval)
-		}
-		if r.MaxInterval < r.InitialInterval {
-			bad("Retry.MaxInterval (%s) must not be less than Retry.InitialInterval (%s)", r.MaxInterval, r.InitialInterval)
-		}
-		if r.Multiplier < 1 {
-			bad("Retry.Multiplier must be at least 1, got %g", r.Multiplier)
-		}
+	if err := CheckRetry(s.Retry); err != nil {
+		bad("Retry: %w", err)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("adminapi settings: %w", errors.Join(errs...))
 	}
 	return base, nil
+}
+
+// CheckRetry reports retry settings the client's backoff cannot use, by
+// their configuration names. ExponentialBackOff reads a max_interval of 0
+// as a cap of 0 and a multiplier below 1 as a wait that shrinks, not as "no
+// cap" and "constant".
+func CheckRetry(r configretry.BackOffConfig) error {
+	if !r.Enabled {
+		return nil
+	}
+	errs := []error{r.Validate()}
+	if r.InitialInterval <= 0 {
+		errs = append(errs, fmt.Errorf("initial_interval must be positive, not %s", r.InitialInterval))
+	}
+	if r.MaxInterval < r.InitialInterval {
+		errs = append(errs, fmt.Errorf("max_interval (%s) must not be below initial_interval (%s)", r.MaxInterval, r.InitialInterval))
+	}
+	if r.Multiplier < 1 {
+		errs = append(errs, fmt.Errorf("multiplier must be at least 1, not %g", r.Multiplier))
+	}
+	return errors.Join(errs...)
 }
 
 // Observer learns about each HTTP request the client sends, for the

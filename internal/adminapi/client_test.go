@@ -809,9 +809,9 @@ func TestNewValidatesSettings(t *testing.T) {
 		{"no rate", func(s *Settings) { s.RequestsPerMinute = 0 }, "RequestsPerMinute"},
 		{"no burst", func(s *Settings) { s.Burst = -1 }, "Burst"},
 		{"no logger", func(s *Settings) { s.Logger = nil }, "Logger"},
-		{"no initial interval", func(s *Settings) { s.Retry.InitialInterval = 0 }, "Retry.InitialInterval"},
-		{"max interval below initial", func(s *Settings) { s.Retry.MaxInterval = time.Millisecond }, "Retry.MaxInterval"},
-		{"shrinking multiplier", func(s *Settings) { s.Retry.Multiplier = 0.5 }, "Retry.Multiplier"},
+		{"no initial interval", func(s *Settings) { s.Retry.InitialInterval = 0 }, "Retry: initial_interval"},
+		{"max interval below initial", func(s *Settings) { s.Retry.MaxInterval = time.Millisecond }, "Retry: max_interval"},
+		{"shrinking multiplier", func(s *Settings) { s.Retry.Multiplier = 0.5 }, "Retry: multiplier"},
 		{"randomization over 1", func(s *Settings) { s.Retry.RandomizationFactor = 2 }, "randomization_factor"},
 		{"max elapsed below max interval", func(s *Settings) { s.Retry.MaxElapsedTime = 2 * time.Second }, "max_elapsed_time"},
 	}

@@ -170,12 +170,8 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 		}
 		return Total{lo: uint64(v)}
 	}
-	vu := func() uint64 {
-		if err != nil {
-			return 0
-		}
-		var v uint64
-		v, err = binary.ReadUvarint(r)
+	vu := func() uint64 { // a count or a length: bounded
+		v := raw()
 		if err == nil && (v > maxSnapshotCount || v > uint64(len(body))) {
 			err = fmt.Errorf("count %d out of range", v)
 		}

@@ -69,7 +69,8 @@ func (s *claudeCodeSource) shape() []string      { return []string{"claude_code"
 // read reads the report one UTC day at a time (the endpoint serves a single
 // date per query): each day, whatever its number of pages, is one bucket,
 // and one page of this report's reading.
-func (s *claudeCodeSource) read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error] {
+// read reads day by day, the report's only width.
+func (s *claudeCodeSource) read(ctx context.Context, api reportAPI, from, to time.Time, _ time.Duration) iter.Seq2[page, error] {
 	const day = 24 * time.Hour
 	return func(yield func(page, error) bool) {
 		for d := from; d.Before(to); d = d.Add(day) {
@@ -166,43 +167,72 @@ func (s *claudeCodeSource) resource(rb *metadata.ResourceBuilder, _ resourceKey)
 	s.names.setResource(rb, "")
 }
 
-func (s *claudeCodeSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero bool) {
+// The overflow series of Claude Code keep their kind: the kind decides
+// what the counters are.
+func (s *claudeCodeSource) overflow(k seriesKey) seriesKey {
+	return seriesKey{ccKind: k[ccKind], keyOverflow: "true"}
+}
+
+// ccRecorders are the Claude Code metrics, or their corrections.
+type ccRecorders struct {
+	sessions, commits, pullRequests func(pcommon.Timestamp, int64, string, string, ...metadata.MetricAttributeOption)
+	lines                           func(pcommon.Timestamp, int64, string, string, metadata.AttributeAnthropicClaudeCodeLinesType, ...metadata.MetricAttributeOption)
+	toolActions                     func(pcommon.Timestamp, int64, string, string, string, metadata.AttributeAnthropicClaudeCodeDecision, ...metadata.MetricAttributeOption)
+	tokens                          func(pcommon.Timestamp, int64, string, string, string, metadata.AttributeClaudeCodeTokenType, metadata.AttributeGenAiTokenType, ...metadata.MetricAttributeOption)
+	cost                            func(pcommon.Timestamp, float64, string, string, string, ...metadata.MetricAttributeOption)
+}
+
+func ccRecordersOf(mb *metadata.MetricsBuilder, corrections bool) ccRecorders {
+	if corrections {
+		return ccRecorders{mb.RecordAnthropicClaudeCodeSessionsCorrectionsDataPoint, mb.RecordAnthropicClaudeCodeCommitsCorrectionsDataPoint,
+			mb.RecordAnthropicClaudeCodePullRequestsCorrectionsDataPoint, mb.RecordAnthropicClaudeCodeLinesOfCodeCorrectionsDataPoint,
+			mb.RecordAnthropicClaudeCodeToolActionsCorrectionsDataPoint, mb.RecordAnthropicClaudeCodeTokensCorrectionsDataPoint,
+			mb.RecordAnthropicClaudeCodeEstimatedCostCorrectionsDataPoint}
+	}
+	return ccRecorders{mb.RecordAnthropicClaudeCodeSessionsDataPoint, mb.RecordAnthropicClaudeCodeCommitsDataPoint,
+		mb.RecordAnthropicClaudeCodePullRequestsDataPoint, mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint,
+		mb.RecordAnthropicClaudeCodeToolActionsDataPoint, mb.RecordAnthropicClaudeCodeTokensDataPoint,
+		mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint}
+}
+
+func (s *claudeCodeSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero, corrections bool) {
 	emit := func(t accounting.Total) bool { return !t.IsZero() || !skipZero }
 	c := func(i int) int64 { return count(v[i]) }
-	actor := optionalAttributes(optional{k[ccActor], metadata.WithAnthropicClaudeCodeActorMetricAttribute})
+	rec := ccRecordersOf(mb, corrections)
+	actor := overflowAttribute(k, optionalAttributes(optional{k[ccActor], metadata.WithAnthropicClaudeCodeActorMetricAttribute}))
 	actorType, terminal := k[ccActorType], k[ccTerminal]
 	switch k[ccKind] {
 	case ccCore:
 		if emit(v[0]) {
-			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, c(0), actorType, terminal, actor...)
+			rec.sessions(ts, c(0), actorType, terminal, actor...)
 		}
 		if emit(v[1]) {
-			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c(1), actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded, actor...)
+			rec.lines(ts, c(1), actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeAdded, actor...)
 		}
 		if emit(v[2]) {
-			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, c(2), actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved, actor...)
+			rec.lines(ts, c(2), actorType, terminal, metadata.AttributeAnthropicClaudeCodeLinesTypeRemoved, actor...)
 		}
 		if emit(v[3]) {
-			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, c(3), actorType, terminal, actor...)
+			rec.commits(ts, c(3), actorType, terminal, actor...)
 		}
 		if emit(v[4]) {
-			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, c(4), actorType, terminal, actor...)
+			rec.pullRequests(ts, c(4), actorType, terminal, actor...)
 		}
 	case ccTool:
 		if emit(v[0]) {
-			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c(0), actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionAccepted, actor...)
+			rec.toolActions(ts, c(0), actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionAccepted, actor...)
 		}
 		if emit(v[1]) {
-			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, c(1), actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionRejected, actor...)
+			rec.toolActions(ts, c(1), actorType, terminal, k[ccSub], metadata.AttributeAnthropicClaudeCodeDecisionRejected, actor...)
 		}
 	case ccModel:
 		for i, t := range ccTokenTypes {
 			if emit(v[i]) {
-				mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, c(i), actorType, terminal, k[ccSub], t.typ, t.genAI, actor...)
+				rec.tokens(ts, c(i), actorType, terminal, k[ccSub], t.typ, t.genAI, actor...)
 			}
 		}
 		if emit(v[ccCostCents]) {
-			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, v[ccCostCents].Float64()/100, actorType, terminal, k[ccSub], actor...)
+			rec.cost(ts, v[ccCostCents].Float64()/100, actorType, terminal, k[ccSub], actor...)
 		}
 	}
 }

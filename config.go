@@ -80,8 +80,30 @@ type PollConfig struct {
 	// checkpoint.
 	Lookback time.Duration `mapstructure:"lookback"`
 	// RevisionWindow: closed buckets younger than this are read again on
-	// every poll, and only their increase is counted.
+	// every poll, and only their change is counted.
 	RevisionWindow time.Duration `mapstructure:"revision_window"`
+	// Audit re-reads the settled past, older than the revision window, at a
+	// coarse width on a slow schedule, and counts what changed there.
+	Audit AuditConfig `mapstructure:"audit"`
+	// SeriesExpiry: a series unchanged this long, and in no bucket still
+	// re-read or audited, stops being emitted and leaves memory and the
+	// checkpoint; 0 keeps every series.
+	SeriesExpiry time.Duration `mapstructure:"series_expiry"`
+	// MaxSeries caps the series the report keeps: a new series beyond it is
+	// counted in one overflow series (otel.metric.overflow=true); 0 is no
+	// cap.
+	MaxSeries int `mapstructure:"max_series"`
+}
+
+// AuditConfig is a report's audit of its settled past.
+type AuditConfig struct {
+	// Interval between two audits; 0 disables the audit.
+	Interval time.Duration `mapstructure:"interval"`
+	// Window is how far back an audit re-reads.
+	Window time.Duration `mapstructure:"window"`
+	// BucketWidth is the width of the re-read: 1m, 1h or 1d, a multiple of
+	// the report's width.
+	BucketWidth string `mapstructure:"bucket_width"`
 }
 
 // UsageConfig configures the Messages usage report.
@@ -168,6 +190,8 @@ var (
 	errMaxPages        = errors.New(`"max_pages" must be positive`)
 	errRetry           = errors.New(`"retry_on_failure" cannot be used`)
 	errMaxResponse     = errors.New(`"max_response_bytes" must be at least 1024`)
+	errAuditWidth      = errors.New("must be 1m, 1h or 1d, and a multiple of the report's bucket width")
+	errAuditWindow     = errors.New("must be at least one audit bucket, and fit in max_pages pages")
 )
 
 // Validate checks the configuration; every problem is reported at once.
@@ -250,7 +274,33 @@ func (p PollConfig) validate(prefix string, collectionInterval time.Duration) []
 	if p.RevisionWindow < 0 {
 		errs = append(errs, fmt.Errorf(`"%s.revision_window" %w`, prefix, errNegative))
 	}
+	if p.SeriesExpiry < 0 {
+		errs = append(errs, fmt.Errorf(`"%s.series_expiry" %w`, prefix, errNegative))
+	}
+	if p.MaxSeries < 0 {
+		errs = append(errs, fmt.Errorf(`"%s.max_series" %w`, prefix, errNegative))
+	}
+	if p.Audit.Interval < 0 {
+		errs = append(errs, fmt.Errorf(`"%s.audit.interval" %w`, prefix, errNegative))
+	}
 	return errs
+}
+
+// validateAudit checks an enabled audit against the report's width and
+// paging: an audit reads its window in one query.
+func (p PollConfig) validateAudit(prefix string, width time.Duration, maxPages int) []error {
+	a := p.Audit
+	if a.Interval <= 0 {
+		return nil
+	}
+	w := adminapi.WidthDuration(a.BucketWidth)
+	if w == 0 || w%width != 0 {
+		return []error{fmt.Errorf(`"%s.audit.bucket_width" %w, not %q (the report's is %s)`, prefix, errAuditWidth, a.BucketWidth, widthName(width))}
+	}
+	if buckets, limit := int(a.Window/w)+1, adminapi.MaxLimit(a.BucketWidth); a.Window < w || (buckets+limit-1)/limit > maxPages {
+		return []error{fmt.Errorf(`"%s.audit.window" %w: %s at %s`, prefix, errAuditWindow, a.Window, a.BucketWidth)}
+	}
+	return nil
 }
 
 // validatePaging checks that a steady-state poll fits in one page and that
@@ -282,6 +332,7 @@ func (u UsageConfig) validate(collectionInterval time.Duration, maxPages int) []
 		errs = append(errs, fmt.Errorf(`"usage.bucket_width" %w, not %q`, errBucketWidth, u.BucketWidth))
 	} else {
 		errs = append(errs, u.Poll.validatePaging("usage", u.BucketWidth, maxPages)...)
+		errs = append(errs, u.Poll.validateAudit("usage", adminapi.WidthDuration(u.BucketWidth), maxPages)...)
 	}
 	errs = append(errs, validateGroupBy("usage", u.GroupBy, usageGroupBy)...)
 	for name, vals := range u.filters() {
@@ -310,6 +361,7 @@ func validateGroupBy(prefix string, groupBy, allowed []string) []error {
 func (c CostConfig) validate(collectionInterval time.Duration, maxPages int) []error {
 	errs := c.Poll.validate("cost", collectionInterval)
 	errs = append(errs, c.Poll.validatePaging("cost", adminapi.BucketWidth1d, maxPages)...)
+	errs = append(errs, c.Poll.validateAudit("cost", 24*time.Hour, maxPages)...)
 	return append(errs, validateGroupBy("cost", c.GroupBy, costGroupBy)...)
 }
 
@@ -320,6 +372,7 @@ func (c ClaudeCodeConfig) validate(collectionInterval time.Duration, maxPages in
 	if days := int(c.Poll.Lookback/(24*time.Hour)) + 2; c.Poll.Lookback > 0 && days > maxPages {
 		errs = append(errs, fmt.Errorf(`"claude_code.lookback" %w: %s is %d days, one request each (max_pages %d)`, errLookback, c.Poll.Lookback, days, maxPages))
 	}
+	errs = append(errs, c.Poll.validateAudit("claude_code", 24*time.Hour, maxPages)...)
 	switch c.Actor {
 	case actorKeep, actorHash, actorDrop:
 	default:

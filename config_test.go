@@ -43,7 +43,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, cfg.Usage.Poll.Lookback)
 	assert.Equal(t, time.Hour, cfg.Usage.Poll.RevisionWindow)
 	assert.Equal(t, CostConfig{
-		Poll:    PollConfig{Enabled: true, Interval: time.Hour, Lookback: 168 * time.Hour, RevisionWindow: 48 * time.Hour},
+		Poll:    PollConfig{Enabled: true, Interval: time.Hour, Lookback: 168 * time.Hour, RevisionWindow: 48 * time.Hour}.withLifecycle(),
 		GroupBy: []string{"workspace_id", "description"},
 	}, cfg.Cost)
 	assert.False(t, cfg.ClaudeCode.Poll.Enabled, "Claude Code analytics are per person: opt-in")
@@ -62,7 +62,8 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, int64(1<<20), cfg.MaxResponseBytes)
 	assert.Equal(t, 2*time.Second, cfg.RetryOnFailure.InitialInterval)
 	assert.Equal(t, UsageConfig{
-		Poll:           PollConfig{Enabled: true, Interval: 5 * time.Minute, Lookback: 168 * time.Hour, RevisionWindow: 6 * time.Hour},
+		Poll: PollConfig{Enabled: true, Interval: 5 * time.Minute, Lookback: 168 * time.Hour, RevisionWindow: 6 * time.Hour,
+			Audit: AuditConfig{Interval: 12 * time.Hour, Window: 72 * time.Hour, BucketWidth: "1h"}, SeriesExpiry: 72 * time.Hour, MaxSeries: 1000},
 		BucketWidth:    "1h",
 		GroupBy:        []string{"workspace_id", "model", "inference_geo"},
 		Models:         []string{"claude-sonnet-4-6"},
@@ -74,7 +75,7 @@ func TestLoadConfig(t *testing.T) {
 	}, cfg.Usage.filters())
 	assert.False(t, cfg.Cost.Poll.Enabled)
 	assert.Equal(t, ClaudeCodeConfig{
-		Poll:  PollConfig{Enabled: true, Interval: 2 * time.Hour, Lookback: 72 * time.Hour, RevisionWindow: 26 * time.Hour},
+		Poll:  PollConfig{Enabled: true, Interval: 2 * time.Hour, Lookback: 72 * time.Hour, RevisionWindow: 26 * time.Hour}.withLifecycle(),
 		Actor: "hash",
 	}, cfg.ClaudeCode)
 	assert.False(t, cfg.Names.Enabled)

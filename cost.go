@@ -56,7 +56,8 @@ func (s *costSource) width() time.Duration { return 24 * time.Hour }
 func (s *costSource) keyFields() int       { return costKeyFields }
 func (s *costSource) shape() []string      { return []string{"cost", "1d", sortedJoin(s.cfg.GroupBy)} }
 
-func (s *costSource) read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error] {
+// read reads daily buckets, the only width of the cost report.
+func (s *costSource) read(ctx context.Context, api reportAPI, from, to time.Time, _ time.Duration) iter.Seq2[page, error] {
 	pages := api.CostReport(ctx, adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
@@ -131,15 +132,21 @@ func (s *costSource) resource(rb *metadata.ResourceBuilder, res resourceKey) {
 
 // record: the description is an opt-in attribute; when it is left out, the
 // generated builder sums the series that differ only by it.
-func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero bool) {
+func (s *costSource) overflow(seriesKey) seriesKey { return seriesKey{keyOverflow: "true"} }
+
+func (s *costSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero, corrections bool) {
 	if v[0].IsZero() && skipZero {
 		return
 	}
-	mb.RecordAnthropicCostDataPoint(ts, adminapi.NanoCentsToDollars(v[0].Float64()), k[costDescription], optionalAttributes(
+	cost := mb.RecordAnthropicCostDataPoint
+	if corrections {
+		cost = mb.RecordAnthropicCostCorrectionsDataPoint
+	}
+	cost(ts, adminapi.NanoCentsToDollars(v[0].Float64()), k[costDescription], overflowAttribute(k, optionalAttributes(
 		optional{k[costType], metadata.WithAnthropicCostTypeMetricAttribute},
 		optional{k[costTokenType], metadata.WithCostTokenTypeMetricAttribute},
 		optional{k[costServiceTier], metadata.WithAnthropicServiceTierMetricAttribute},
 		optional{k[costContextWindow], metadata.WithAnthropicContextWindowMetricAttribute},
 		optional{k[costInferenceGeo], metadata.WithAnthropicInferenceGeoMetricAttribute},
-	)...)
+	))...)
 }

@@ -56,7 +56,7 @@ func NewDefaultUsageConfig() UsageConfig {
 			Interval:       time.Minute,
 			Lookback:       24 * time.Hour,
 			RevisionWindow: time.Hour,
-		},
+		}.withLifecycle(),
 		BucketWidth: "1m",
 		GroupBy:     []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow},
 	}
@@ -71,7 +71,7 @@ func NewDefaultCostConfig() CostConfig {
 			Interval:       time.Hour,
 			Lookback:       7 * 24 * time.Hour,
 			RevisionWindow: 48 * time.Hour,
-		},
+		}.withLifecycle(),
 		GroupBy: []string{groupWorkspace, groupDescription},
 	}
 }
@@ -85,9 +85,19 @@ func NewDefaultClaudeCodeConfig() ClaudeCodeConfig {
 			Interval:       time.Hour,
 			Lookback:       7 * 24 * time.Hour,
 			RevisionWindow: 48 * time.Hour,
-		},
+		}.withLifecycle(),
 		Actor: actorKeep,
 	}
+}
+
+// withLifecycle adds what every report has by default: a daily audit of the
+// past week at 1d, series kept a week after their last change, and at most
+// 50,000 series.
+func (p PollConfig) withLifecycle() PollConfig {
+	p.Audit = AuditConfig{Interval: 24 * time.Hour, Window: 7 * 24 * time.Hour, BucketWidth: "1d"}
+	p.SeriesExpiry = 7 * 24 * time.Hour
+	p.MaxSeries = 50000
+	return p
 }
 
 func createMetricsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {

@@ -150,6 +150,9 @@ func tryStartReceiver(t *testing.T, cfg *Config, now func() time.Time, opts ...t
 	r, err := newReceiver(cfg, setup.set, setup.next)
 	require.NoError(t, err)
 	r.now = now
+	// Polls are scheduled by the test's clock, which only moves when told.
+	made := now()
+	r.elapsed = func() time.Duration { return now().Sub(made) }
 	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
 	if err := r.start(context.Background(), setup.host); err != nil {
 		// As the collector does after a failed start.

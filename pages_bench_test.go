@@ -275,7 +275,7 @@ func newBenchReport(tb testing.TB, spec pageSpec, page *benchPage, endpoint stri
 // due, nothing pending.
 func (b *benchReport) reset() {
 	b.rep.stream, _ = accounting.NewStream[seriesKey](b.cfg)
-	b.rep.nextPoll = time.Time{}
+	b.rep.nextPoll = 0
 	b.rep.pending = nil
 }
 
@@ -283,7 +283,7 @@ func (b *benchReport) reset() {
 // it sealed.
 func (b *benchReport) poll() ([]pmetric.Metrics, error) {
 	var out []pmetric.Metrics
-	for md, err := range b.rep.poll(context.Background(), b.client, benchNow) {
+	for md, err := range b.rep.poll(context.Background(), b.client, benchNow, 0) {
 		if err != nil {
 			return out, err
 		}
@@ -383,7 +383,7 @@ func emitStage(b *testing.B, spec pageSpec, page *benchPage) {
 	rep := br.rep
 	var md pmetric.Metrics
 	perRow(b, page, func() {
-		md = rep.build(rep.stream.Totals(), rep.stream.Start(), benchNow, false)
+		md = rep.build(rep.stream.Totals(), rep.stream.CorrectionTotals(), rep.stream.Start(), benchNow, false)
 	})
 	b.ReportMetric(float64(md.DataPointCount()), "points")
 }
@@ -481,7 +481,7 @@ func TestBenchPagePollCountsEveryRow(t *testing.T) {
 			if !spec.cost {
 				require.Equal(t, 6*page.series, points[0], "five token types and web searches per series")
 			}
-			md := br.rep.build(br.rep.stream.Totals(), br.rep.stream.Start(), benchNow, false)
+			md := br.rep.build(br.rep.stream.Totals(), br.rep.stream.CorrectionTotals(), br.rep.stream.Start(), benchNow, false)
 			require.Equal(t, points[0], md.DataPointCount(), "the emit stage builds what the poll sealed")
 
 			// The tick stage, against a server, as the benchmark runs it.

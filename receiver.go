@@ -38,6 +38,9 @@ type anthropicReceiver struct {
 	obs      *receiverhelper.ObsReport
 	logger   *zap.Logger
 	now      func() time.Time
+	// elapsed is the time since the receiver was made, on the monotonic
+	// clock: it schedules the polls, whatever the wall clock does.
+	elapsed func() time.Duration
 
 	client    *adminapi.Client
 	names     *nameCache // nil when names are disabled
@@ -60,7 +63,9 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (*an
 	if err != nil {
 		return nil, err
 	}
-	return &anthropicReceiver{cfg: cfg, settings: set, next: next, obs: obs, logger: set.Logger, now: time.Now}, nil
+	made := time.Now()
+	return &anthropicReceiver{cfg: cfg, settings: set, next: next, obs: obs, logger: set.Logger, now: time.Now,
+		elapsed: func() time.Duration { return time.Since(made) }}, nil
 }
 
 // Start builds the client and the reports, restores their checkpoints, and
@@ -188,18 +193,30 @@ func (r *anthropicReceiver) run(ctx context.Context, rep *report) {
 // is polled if it is due, each sealed batch delivered as it comes; when it
 // is not, cumulative totals are repeated.
 func (r *anthropicReceiver) tick(ctx context.Context, rep *report) error {
-	now := r.now().UTC()
+	now, elapsed := r.now().UTC(), r.elapsed()
 	if md, ok := rep.pendingBatch(); ok && !r.deliver(ctx, rep, md) {
 		return nil
 	}
 	polled := false
 	var pollErr error
-	if rep.due(now) {
-		for md, err := range rep.poll(ctx, r.client, now) {
+	if rep.due(elapsed) {
+		for md, err := range rep.poll(ctx, r.client, now, elapsed) {
 			if err != nil {
 				pollErr = fmt.Errorf("%s report: %w", rep.name, err)
 				break
 			}
+			polled = true
+			if !r.deliver(ctx, rep, md) {
+				return nil
+			}
+		}
+	}
+	if pollErr == nil && rep.auditDue(now) {
+		md, ok, err := rep.audit(ctx, r.client, now)
+		switch {
+		case err != nil:
+			pollErr = fmt.Errorf("%s report's audit: %w", rep.name, err)
+		case ok:
 			polled = true
 			if !r.deliver(ctx, rep, md) {
 				return nil

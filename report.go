@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/accounting"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
 )
 
@@ -46,7 +47,17 @@ type report struct {
 	// checkpoint yet; the batch is not sent until they are.
 	unsaved       bool
 	writeFailures int // in a row
-	nextPoll      time.Time
+	// nextPoll is when the report is next due, on the receiver's monotonic
+	// clock (time since it started): a step of the wall clock does not
+	// hold polls back.
+	nextPoll time.Duration
+	// nextAudit: an audit that failed or found nothing to audit is tried
+	// again no earlier than this.
+	nextAudit time.Time
+	// skewWarned: the API's clock and the collector's differ; said once.
+	skewWarned bool
+	// overflowWarned: series beyond max_series were seen; said once.
+	overflowWarned bool
 	// lastStamp is the latest timestamp this report's points carried,
 	// repeated totals included: a page of a later read comes after it, and
 	// after the stream's last emission.
@@ -61,17 +72,17 @@ type reportHealth struct {
 }
 
 func newReport(ctx context.Context, r *anthropicReceiver, src source, now time.Time) (*report, error) {
-	p := src.poll()
-	cfg := accounting.Config{BucketWidth: src.width(), RevisionWindow: p.RevisionWindow, Start: now.Add(-p.Lookback)}
+	cfg := streamConfig(src, now)
 	stream, err := accounting.NewStream[seriesKey](cfg)
 	if err != nil {
 		return nil, err
 	}
+	stream.SetOverflow(src.overflow)
 	mb := metadata.NewMetricsBuilder(r.cfg.MetricsBuilderConfig, r.settings)
 	rep := &report{
 		name:        src.name(),
 		src:         src,
-		interval:    p.Interval,
+		interval:    src.poll().Interval,
 		tolerance:   r.cfg.CollectionInterval / 2,
 		temporality: r.cfg.Temporality,
 		stream:      stream,
@@ -96,6 +107,17 @@ func newReport(ctx context.Context, r *anthropicReceiver, src source, now time.T
 	}
 	rep.health.watermark.Store(rep.stream.Watermark().UnixNano())
 	return rep, nil
+}
+
+// streamConfig is the accounting of a source's configuration.
+func streamConfig(src source, now time.Time) accounting.Config {
+	p := src.poll()
+	cfg := accounting.Config{BucketWidth: src.width(), RevisionWindow: p.RevisionWindow, Start: now.Add(-p.Lookback),
+		SeriesExpiry: p.SeriesExpiry, MaxSeries: p.MaxSeries}
+	if p.Audit.Interval > 0 {
+		cfg.AuditWidth, cfg.AuditWindow = adminapi.WidthDuration(p.Audit.BucketWidth), p.Audit.Window
+	}
+	return cfg
 }
 
 // restore resumes the report's stream, and the batch it had not delivered,
@@ -128,6 +150,7 @@ func (rep *report) restore(ctx context.Context, cfg accounting.Config, now time.
 			zap.String("kept_as", aside), zap.Error(err))
 		return nil
 	}
+	restored.SetOverflow(rep.src.overflow)
 	rep.stream = restored
 	rep.keepPending(pending)
 	rep.logger.Info("Resuming from checkpoint", zap.Time("start", restored.Start()), zap.Time("watermark", restored.Watermark()),
@@ -154,6 +177,7 @@ func (rep *report) follow(ctx context.Context, cfg accounting.Config, previous s
 	if rep.stream, err = accounting.NewStream[seriesKey](cfg); err != nil {
 		return err
 	}
+	rep.stream.SetOverflow(rep.src.overflow)
 	rep.keepPending(pending)
 	rep.store.replaces = previous
 	rep.unsaved = true // the new shape replaces the previous one with its first write
@@ -179,9 +203,10 @@ var (
 	unmarshaler pmetric.ProtoUnmarshaler
 )
 
-// due reports whether the report is to be read at now.
-func (rep *report) due(now time.Time) bool {
-	return !now.Before(rep.nextPoll.Add(-rep.tolerance))
+// due reports whether the report is to be read, elapsed after the
+// receiver started.
+func (rep *report) due(elapsed time.Duration) bool {
+	return elapsed >= rep.nextPoll-rep.tolerance
 }
 
 // pendingBatch is the sealed batch the pipeline has not accepted yet.
@@ -199,22 +224,23 @@ func (rep *report) pendingBatch() (pmetric.Metrics, bool) {
 }
 
 // poll reads the report from its watermark through the open bucket and
-// yields its increases as sealed batches: one for a short read, one per page
+// yields its changes as sealed batches: one for a short read, one per page
 // of a long one (a first lookback, a catch-up after a stop), so that a long
 // read holds one page in memory and a failure on a late page keeps what the
 // earlier pages delivered. The caller delivers each batch before the next
-// page is read, and stops ranging when one is refused.
-func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time) iter.Seq2[pmetric.Metrics, error] {
+// page is read, and stops ranging when one is refused. api's clock, with
+// now, decides which buckets are final.
+func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time, elapsed time.Duration) iter.Seq2[pmetric.Metrics, error] {
 	return func(yield func(pmetric.Metrics, error) bool) {
 		p := rep.stream.Begin(now)
 		from, to := p.From(), p.To()
 		var readTo, lastPage time.Time // the end of the last bucket read; the last page's stamp
 		stats := pollStats{skipped: skipCounts{}}
-		for pg, err := range rep.src.read(ctx, api, from, to) {
+		for pg, err := range rep.src.read(ctx, api, from, to, rep.src.width()) {
 			if errors.Is(err, errNotYet) {
 				// Not an outage: the data is not there yet. Read it next interval.
 				rep.logger.Debug("Report not available yet for this window", zap.Error(err))
-				rep.nextPoll = now.Add(rep.interval)
+				rep.nextPoll = elapsed + rep.interval
 				return
 			}
 			if err != nil {
@@ -240,25 +266,96 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time) iter.
 			if !ok {
 				continue // read on; the rest goes with the next page
 			}
-			stats.addPoll(p.Stats)
+			stats.addPoll(p.Stats())
+			p.Final(rep.finality(api, now))
 			if !yield(rep.seal(ctx, p, ts, readTo), nil) {
 				return
 			}
 			lastPage = ts
 			p = rep.stream.Begin(now)
 		}
-		stats.addPoll(p.Stats)
+		stats.addPoll(p.Stats())
 		rep.logStats(stats, from, to)
-		rep.nextPoll = now.Add(rep.interval)
-		// A batch is stamped stampStep after the last one at least, even
-		// when the clock did not move (a restart within the same second).
-		at := now
-		if least := rep.stream.LastEmit().Truncate(rep.stampStep()).Add(rep.stampStep()); at.Before(least) {
-			at = least
-		}
-		rep.lastStamp = at
-		yield(rep.seal(ctx, p, at, time.Time{}), nil)
+		rep.nextPoll = elapsed + rep.interval
+		p.Final(rep.finality(api, now))
+		yield(rep.seal(ctx, p, rep.stamp(now), time.Time{}), nil)
 	}
+}
+
+// stamp is the timestamp of a batch sealed at now: stampStep after the last
+// one at least, even when the clock did not move (a restart within the same
+// second) or stepped back.
+func (rep *report) stamp(now time.Time) time.Time {
+	at := now
+	if least := rep.stream.LastEmit().Truncate(rep.stampStep()).Add(rep.stampStep()); at.Before(least) {
+		at = least
+	}
+	rep.lastStamp = at
+	return at
+}
+
+// finality is the time that decides which buckets are final: the earlier
+// of the collector's clock and the API's (from the Date of its answers). A
+// collector clock that runs ahead would end buckets' revisions before their
+// late data arrived; one that runs behind only delays finality.
+func (rep *report) finality(api reportAPI, now time.Time) time.Time {
+	server, ok := api.ServerNow()
+	if !ok {
+		return now
+	}
+	if skew := now.Sub(server); (skew > time.Minute || skew < -time.Minute) && !rep.skewWarned {
+		rep.skewWarned = true
+		rep.logger.Warn("The collector's clock and the Admin API's differ; buckets become final by the earlier of the two",
+			zap.Duration("collector_ahead_by", skew.Round(time.Second)))
+	}
+	if server.Before(now) {
+		return server
+	}
+	return now
+}
+
+// auditDue reports whether the report's audit is due at now.
+func (rep *report) auditDue(now time.Time) bool {
+	a := rep.src.poll().Audit
+	if a.Interval <= 0 || now.Before(rep.nextAudit) {
+		return false
+	}
+	last := rep.stream.LastAudit()
+	return last.IsZero() || !now.Before(last.Add(a.Interval))
+}
+
+// audit re-reads the report's settled past at the audit width and yields
+// what changed there as one sealed batch; ok is false when there is nothing
+// to audit yet.
+func (rep *report) audit(ctx context.Context, api reportAPI, now time.Time) (md pmetric.Metrics, ok bool, err error) {
+	rep.nextAudit = now.Add(rep.interval) // after a failure, or with nothing to audit
+	p, ok := rep.stream.BeginAudit(now)
+	if !ok {
+		return md, false, nil
+	}
+	stats := pollStats{skipped: skipCounts{}}
+	for pg, err := range rep.src.read(ctx, api, p.From(), p.To(), p.Width()) {
+		if err != nil {
+			return md, false, err
+		}
+		for b := range pg.buckets {
+			if err := p.Observe(b.start, b.end, b.rows); err != nil && !errors.Is(err, accounting.ErrBucket) {
+				return md, false, err
+			}
+		}
+		stats.add(pg.skipped)
+	}
+	st := p.Stats()
+	stats.addPoll(st)
+	rep.logStats(stats, p.From(), p.To())
+	if st.Changed > 0 {
+		rep.logger.Warn("The audit found values that changed after the revision window; increases are exported as late data, decreases in the .corrections metrics",
+			zap.Int("values", st.Changed), zap.Int("decreased", st.Corrections), zap.Time("from", p.From()), zap.Time("to", p.To()))
+		if rep.telemetry != nil {
+			rep.telemetry.AnthropicUsageAuditDifference.Add(ctx, int64(st.Changed), metric.WithAttributes(attribute.String("report", rep.name)))
+		}
+	}
+	return rep.seal(ctx, p, rep.stamp(now), time.Time{}), true, nil
 }
 
 // seal builds the batch of p at ts, makes p part of the stream (through
@@ -269,12 +366,13 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time) iter.
 func (rep *report) seal(ctx context.Context, p *accounting.Poll[seriesKey], ts, through time.Time) pmetric.Metrics {
 	var md pmetric.Metrics
 	if rep.temporality == TemporalityDelta {
-		md = rep.build(p.Increases(), rep.stream.LastEmit(), ts, true)
+		md = rep.build(p.Increases(), p.Decreases(), rep.stream.LastEmit(), ts, true)
 	} else {
-		md = rep.build(p.Totals(), rep.stream.Start(), ts, false)
+		md = rep.build(p.Totals(), p.CorrectionTotals(), rep.stream.Start(), ts, false)
 	}
+	stats := p.Stats()
 	if through.IsZero() {
-		p.Seal()
+		p.SealAt(ts)
 	} else {
 		p.SealThrough(through, ts)
 	}
@@ -288,12 +386,12 @@ func (rep *report) seal(ctx context.Context, p *accounting.Poll[seriesKey], ts, 
 	}
 	rep.unsaved = rep.store != nil // written by deliver, before it is sent
 	rep.health.watermark.Store(rep.stream.Watermark().UnixNano())
-	if rep.telemetry != nil && p.Stats.RevisedBuckets > 0 {
-		rep.telemetry.AnthropicUsageBucketsRevised.Add(ctx, int64(p.Stats.RevisedBuckets),
+	if rep.telemetry != nil && stats.RevisedBuckets > 0 {
+		rep.telemetry.AnthropicUsageBucketsRevised.Add(ctx, int64(stats.RevisedBuckets),
 			metric.WithAttributes(attribute.String("report", rep.name)))
 	}
-	rep.logger.Debug("Poll sealed", zap.Int("buckets", p.Stats.Buckets), zap.Int("rows", p.Stats.Rows),
-		zap.Int("revised_buckets", p.Stats.RevisedBuckets), zap.Int("points", md.DataPointCount()),
+	rep.logger.Debug("Poll sealed", zap.Int("buckets", stats.Buckets), zap.Int("rows", stats.Rows),
+		zap.Int("revised_buckets", stats.RevisedBuckets), zap.Int("points", md.DataPointCount()),
 		zap.Time("watermark", rep.stream.Watermark()))
 	return md
 }
@@ -361,7 +459,7 @@ func (rep *report) refused(err error) {
 // series (Prometheus) keep them.
 func (rep *report) totals(now time.Time) pmetric.Metrics {
 	rep.lastStamp = now
-	return rep.build(rep.stream.Totals(), rep.stream.Start(), now, false)
+	return rep.build(rep.stream.Totals(), rep.stream.CorrectionTotals(), rep.stream.Start(), now, false)
 }
 
 // stampStep is how far apart two batches of a report are stamped at least:
@@ -401,27 +499,37 @@ func (rep *report) pageStamp(now, from, to, readTo, lastPage time.Time) (time.Ti
 	return ts, ts.Before(now.Truncate(step))
 }
 
-// build makes the points of every series yields, at ts with start as their
-// start time, one resource at a time, through the generated builder.
-func (rep *report) build(series iter.Seq2[seriesKey, accounting.Totals], start, ts time.Time, delta bool) pmetric.Metrics {
+// build makes the points of every series yields, and of every series'
+// corrections, at ts with start as their start time, one resource at a
+// time, through the generated builder (which sums the points of series
+// that differ only by a disabled attribute, within a resource).
+func (rep *report) build(series, corrections iter.Seq2[seriesKey, accounting.Totals], start, ts time.Time, delta bool) pmetric.Metrics {
 	type point struct {
-		key seriesKey
-		v   accounting.Totals
+		key         seriesKey
+		v           accounting.Totals
+		corrections bool
 	}
 	var order []resourceKey
 	byResource := map[resourceKey][]point{}
-	for k, c := range series {
+	add := func(k seriesKey, v accounting.Totals, corr bool) {
 		res := rep.src.resourceOf(k)
 		if _, ok := byResource[res]; !ok {
 			order = append(order, res)
 		}
-		byResource[res] = append(byResource[res], point{k, c})
+		byResource[res] = append(byResource[res], point{k, v, corr})
+	}
+	for k, v := range series {
+		add(k, v, false)
+	}
+	for k, v := range corrections {
+		add(k, v, true)
 	}
 	rep.mb.Reset(metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
 	pts := pcommon.NewTimestampFromTime(ts)
 	for _, res := range order {
 		for _, p := range byResource[res] {
-			rep.src.record(rep.mb, pts, p.key, p.v, delta)
+			// Corrections are emitted once there are some.
+			rep.src.record(rep.mb, pts, p.key, p.v, delta || p.corrections, p.corrections)
 		}
 		rep.src.resource(rep.rb, res)
 		rep.mb.EmitForResource(metadata.WithResource(rep.rb.Emit()))
@@ -452,8 +560,8 @@ func setDelta(md pmetric.Metrics) {
 
 // pollStats is what a read found that deserves a word in the log.
 type pollStats struct {
-	skipped                     skipCounts
-	outside, final, corrections int
+	skipped                                 skipCounts
+	outside, final, corrections, overflowed int
 }
 
 func (s *pollStats) add(skipped skipCounts) {
@@ -464,6 +572,7 @@ func (s *pollStats) add(skipped skipCounts) {
 
 func (s *pollStats) addPoll(p accounting.PollStats) {
 	s.corrections += p.Corrections
+	s.overflowed += p.Overflowed
 	s.outside += p.SkippedOutside
 	s.final += p.SkippedFinal
 }
@@ -484,7 +593,18 @@ func (rep *report) logStats(s pollStats, from, to time.Time) {
 		rep.countSkipped("bucket already final", s.final)
 	}
 	if s.corrections > 0 {
-		rep.logger.Warn("Values went down in buckets already counted; counters are kept at the highest value seen", zap.Int("values", s.corrections))
+		rep.logger.Warn("Values went down in buckets already counted; the decreases are exported in the .corrections metrics", zap.Int("values", s.corrections))
+	}
+	if s.overflowed > 0 {
+		if !rep.overflowWarned {
+			rep.overflowWarned = true
+			rep.logger.Warn("The report keeps max_series series; new series are counted in one overflow series (otel.metric.overflow=true)",
+				zap.Int("max_series", rep.src.poll().MaxSeries), zap.Int("rows", s.overflowed))
+		}
+		if rep.telemetry != nil {
+			rep.telemetry.AnthropicUsageSeriesOverflow.Add(context.Background(), int64(s.overflowed),
+				metric.WithAttributes(attribute.String("report", rep.name)))
+		}
 	}
 }
 

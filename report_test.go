@@ -95,10 +95,18 @@ func (s *scriptedUsage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // outputTokens is the output tokens per model a backend holds.
-func outputTokens(l ledger) map[string]int64 {
+func outputTokens(l ledger) map[string]int64 { return outputTokensOf(l, "anthropic.usage.tokens") }
+
+// outputCorrections is the output tokens' corrections per model a backend
+// holds.
+func outputCorrections(l ledger) map[string]int64 {
+	return outputTokensOf(l, "anthropic.usage.tokens.corrections")
+}
+
+func outputTokensOf(l ledger, metric string) map[string]int64 {
 	out := map[string]int64{}
 	for _, e := range l {
-		if e.metric == "anthropic.usage.tokens" && e.attrs["anthropic.token.type"] == "output_tokens" {
+		if e.metric == metric && e.attrs["anthropic.token.type"] == "output_tokens" {
 			out[e.attrs["resource.gen_ai.request.model"].(string)] += int64(e.value())
 		}
 	}
@@ -128,7 +136,7 @@ func TestGrowingBucketsExactTotals(t *testing.T) {
 				{func() { api.set(b0, "sonnet", 15); api.set(b0, "haiku", 3) }, false},
 				{func() { api.set(b0, "sonnet", 18); api.set(b1, "haiku", 4) }, true}, // refused downstream
 				{func() { api.set(b1, "haiku", 6) }, false},
-				{func() { api.set(b0, "sonnet", 17) }, false}, // a correction: never backwards
+				{func() { api.set(b0, "sonnet", 17) }, false}, // a correction
 				{func() { api.set(b0, "sonnet", 20); api.set(b1, "sonnet", 1) }, true},
 				{func() {}, false},
 				{func() {}, false},
@@ -141,16 +149,20 @@ func TestGrowingBucketsExactTotals(t *testing.T) {
 				require.NoError(t, err, "step %d", i)
 				clock.Advance(time.Minute)
 			}
-			assert.Equal(t, map[string]int64{"sonnet": 21, "haiku": 9}, outputTokens(next.ledger()))
+			// sonnet: b0 went 10, 15, 18, 17, 20 and b1 1: 22 counted up, 1
+			// down, 21 now.
+			assert.Equal(t, map[string]int64{"sonnet": 22, "haiku": 9}, outputTokens(next.ledger()))
+			assert.Equal(t, map[string]int64{"sonnet": 1}, outputCorrections(next.ledger()))
 
-			// Long after the window, the buckets are final and never read again.
+			// Long after the window, the buckets are final and not read
+			// again but by the audit, which is not due yet.
 			api.set(b0, "sonnet", 1000)
 			clock.Advance(time.Hour)
 			for range 2 {
 				_, err := r.poll()
 				require.NoError(t, err)
 			}
-			assert.Equal(t, map[string]int64{"sonnet": 21, "haiku": 9}, outputTokens(next.ledger()), "a bucket outside the revision window is final")
+			assert.Equal(t, map[string]int64{"sonnet": 22, "haiku": 9}, outputTokens(next.ledger()), "a bucket outside the revision window is final")
 		})
 	}
 }

@@ -24,6 +24,8 @@ type reportAPI interface {
 	UsageReport(ctx context.Context, q adminapi.ReportQuery) iter.Seq2[*adminapi.UsagePage, error]
 	CostReport(ctx context.Context, q adminapi.ReportQuery) iter.Seq2[*adminapi.CostPage, error]
 	ClaudeCodeReport(ctx context.Context, day time.Time) iter.Seq2[*adminapi.ClaudeCodePage, error]
+	// ServerNow is the API's clock, from the Date of its answers.
+	ServerNow() (time.Time, bool)
 }
 
 var _ reportAPI = (*adminapi.Client)(nil)
@@ -40,23 +42,42 @@ type source interface {
 	shape() []string
 	// keyFields is how many fields of a seriesKey the report uses.
 	keyFields() int
-	// read reads [from, to) page by page, each page's rows summed per
-	// series and bucket.
-	read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error]
+	// read reads [from, to) in buckets of width (the report's, or an
+	// audit's coarser one) page by page, each page's rows summed per series
+	// and bucket.
+	read(ctx context.Context, api reportAPI, from, to time.Time, width time.Duration) iter.Seq2[page, error]
+	// overflow is the series that counts k when the report keeps too
+	// many series: every dimension empty, but what decides which metrics
+	// the counters are.
+	overflow(k seriesKey) seriesKey
 	// resourceOf is the resource a series belongs to.
 	resourceOf(k seriesKey) resourceKey
 	// resource sets a resource's attributes.
 	resource(rb *metadata.ResourceBuilder, res resourceKey)
 	// record records the points of one series through the generated
-	// builder; with skipZero, zero counters are left out (a delta batch
-	// carries only what grew).
-	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero bool)
+	// builder, in the `.corrections` metrics with corrections; with
+	// skipZero, zero counters are left out (a delta batch carries only what
+	// changed).
+	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero, corrections bool)
 }
 
 // seriesKey identifies a series by the values of its grouped dimensions; each
 // report gives the positions their meaning, "" for a dimension it does not
-// group by. Checkpoints store the first keyFields positions.
-type seriesKey [8]string
+// group by. Checkpoints store the first keyFields positions, and the
+// overflow mark when set.
+type seriesKey [9]string
+
+// keyOverflow is the position of the overflow mark: "true" on the series
+// that counts what passes max_series.
+const keyOverflow = len(seriesKey{}) - 1
+
+// overflowAttribute marks the overflow series' points.
+func overflowAttribute(k seriesKey, attrs []metadata.MetricAttributeOption) []metadata.MetricAttributeOption {
+	if k[keyOverflow] != "" {
+		return append(attrs, metadata.WithOtelMetricOverflowMetricAttribute(true))
+	}
+	return attrs
+}
 
 // resourceKey is the resource of a series: workspace and model, "" when not
 // grouped (the Claude Code report has neither).
@@ -227,13 +248,22 @@ func count(t accounting.Total) int64 {
 // keyCodec writes the first n fields of series keys into checkpoints.
 func keyCodec(n int) accounting.KeyCodec[seriesKey] {
 	return accounting.KeyCodec[seriesKey]{
-		Encode: func(k seriesKey) []string { return k[:n] },
+		Encode: func(k seriesKey) []string {
+			if k[keyOverflow] != "" {
+				return append(k[:n:n], k[keyOverflow])
+			}
+			return k[:n]
+		},
 		Decode: func(f []string) (seriesKey, error) {
 			var k seriesKey
-			if len(f) != n {
+			switch len(f) {
+			case n + 1:
+				k[keyOverflow] = f[n]
+			case n:
+			default:
 				return k, errKeyFields
 			}
-			copy(k[:], f)
+			copy(k[:n], f)
 			return k, nil
 		},
 	}

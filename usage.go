@@ -79,12 +79,13 @@ func (s *usageSource) shape() []string {
 	return shape
 }
 
-func (s *usageSource) read(ctx context.Context, api reportAPI, from, to time.Time) iter.Seq2[page, error] {
+func (s *usageSource) read(ctx context.Context, api reportAPI, from, to time.Time, width time.Duration) iter.Seq2[page, error] {
+	w := widthName(width)
 	return mapPages(api.UsageReport(ctx, adminapi.ReportQuery{
 		StartingAt:  from,
 		EndingAt:    to,
-		BucketWidth: s.cfg.BucketWidth,
-		Limit:       adminapi.MaxLimit(s.cfg.BucketWidth),
+		BucketWidth: w,
+		Limit:       adminapi.MaxLimit(w),
 		GroupBy:     s.cfg.GroupBy,
 		Filters:     s.filters,
 	}), s.mapPage)
@@ -156,21 +157,27 @@ func setModelResource(rb *metadata.ResourceBuilder, res resourceKey) {
 	}
 }
 
-func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero bool) {
-	attrs := optionalAttributes(
+func (s *usageSource) overflow(seriesKey) seriesKey { return seriesKey{keyOverflow: "true"} }
+
+func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero, corrections bool) {
+	tokens, webSearch := mb.RecordAnthropicUsageTokensDataPoint, mb.RecordAnthropicUsageWebSearchRequestsDataPoint
+	if corrections {
+		tokens, webSearch = mb.RecordAnthropicUsageTokensCorrectionsDataPoint, mb.RecordAnthropicUsageWebSearchRequestsCorrectionsDataPoint
+	}
+	attrs := overflowAttribute(k, optionalAttributes(
 		optional{k[usageAPIKey], metadata.WithAnthropicAPIKeyIDMetricAttribute},
 		optional{s.names.apiKeyName(k[usageAPIKey]), metadata.WithAnthropicAPIKeyNameMetricAttribute},
 		optional{k[usageServiceTier], metadata.WithAnthropicServiceTierMetricAttribute},
 		optional{k[usageContextWindow], metadata.WithAnthropicContextWindowMetricAttribute},
 		optional{k[usageInferenceGeo], metadata.WithAnthropicInferenceGeoMetricAttribute},
-	)
+	))
 	for _, t := range usageTokenTypes {
 		if !v[t.pos].IsZero() || !skipZero {
-			mb.RecordAnthropicUsageTokensDataPoint(ts, count(v[t.pos]), t.typ, t.genAI, attrs...)
+			tokens(ts, count(v[t.pos]), t.typ, t.genAI, attrs...)
 		}
 	}
 	if !v[usageWebSearch].IsZero() || !skipZero {
-		mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, count(v[usageWebSearch]), attrs...)
+		webSearch(ts, count(v[usageWebSearch]), attrs...)
 	}
 }
 

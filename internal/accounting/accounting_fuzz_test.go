@@ -8,10 +8,11 @@ package accounting
 // misaligned, of the wrong width, repeated), series, values (growing,
 // shrinking, negative, near MaxInt64), seals, page-by-page seals and
 // abandons — and checks it against a reference model kept here: per
-// (bucket, series, counter) the highest value observed in sealed polls,
-// buckets forgotten once final, totals in math/big. Invariants: no panic;
-// totals never decrease and never overflow; after each seal the stream's
-// totals per series and counter are the reference's sums exactly; a bucket before the watermark never changes
+// (bucket, series, counter) the value last read in sealed polls, buckets
+// forgotten once final, totals and corrections in math/big. Invariants: no
+// panic; totals and corrections never decrease and never overflow; after
+// each seal the stream's totals and corrections per series and counter are
+// the reference's sums exactly; a bucket before the watermark never changes
 // anything; an abandoned poll changes nothing; the ledger holds exactly the
 // (bucket, series) pairs of the window.
 //
@@ -71,8 +72,8 @@ func fzValue(v byte) int64 {
 type fzRef struct {
 	width, revision time.Duration
 	watermark       time.Time
-	ledger          map[int64]map[string]*Counters // bucket -> series -> highest value counted
-	totals          map[string]*fzBig              // exact, whatever their size
+	ledger          map[int64]map[string]Counters // bucket -> series -> value last read
+	totals, down    map[string]*fzBig             // exact, whatever their size
 	series          map[string]bool
 }
 
@@ -125,8 +126,9 @@ func (r *fzRef) entries() int {
 // fzPoll is the reference's view of an open poll.
 type fzPoll struct {
 	from, to, final time.Time
-	pending         map[int64]map[string]*Counters
-	totals          map[string]*fzBig
+	read            map[int64]map[string]Counters
+	seen            map[string]bool // every series observed, even in a read replaced since
+	totals, down    map[string]*fzBig
 	series          map[string]bool
 }
 
@@ -140,57 +142,76 @@ func (r *fzRef) begin(now time.Time) *fzPoll {
 	if final.After(to) {
 		final = to
 	}
-	p := &fzPoll{from: r.watermark, to: to, final: final,
-		pending: map[int64]map[string]*Counters{}, totals: map[string]*fzBig{}, series: map[string]bool{}}
+	p := &fzPoll{from: r.watermark, to: to, final: final, read: map[int64]map[string]Counters{}, seen: map[string]bool{}}
+	p.settle(r)
+	return p
+}
+
+// observe applies a bucket the stream accepted: the later read of a bucket
+// replaces the earlier.
+func (r *fzRef) observe(p *fzPoll, start time.Time, rows map[string]Counters) {
+	p.read[start.Unix()] = rows
+	for k := range rows {
+		p.seen[k] = true
+	}
+	p.settle(r)
+}
+
+// settle computes the poll's totals from the sealed ones and what it read.
+func (p *fzPoll) settle(r *fzRef) {
+	p.totals, p.down, p.series = map[string]*fzBig{}, map[string]*fzBig{}, map[string]bool{}
 	for k, v := range r.totals {
 		p.totals[k] = v.clone()
+	}
+	for k, v := range r.down {
+		p.down[k] = v.clone()
 	}
 	for k := range r.series {
 		p.series[k] = true
 	}
-	return p
-}
-
-// observe applies a bucket the stream accepted.
-func (r *fzRef) observe(p *fzPoll, start time.Time, rows map[string]Counters) {
-	b := start.Unix()
-	if p.pending[b] == nil {
-		p.pending[b] = map[string]*Counters{}
-	}
-	for k, v := range rows {
+	for k := range p.seen {
 		p.series[k] = true
-		e := p.pending[b][k]
-		if e == nil {
-			e = &Counters{}
-			if c := r.ledger[b][k]; c != nil {
-				*e = *c
-			}
-			p.pending[b][k] = e
-		}
 		if p.totals[k] == nil {
 			p.totals[k] = newFzBig()
 		}
-		for i, nv := range v {
-			if nv <= e[i] {
-				continue
+	}
+	add := func(m map[string]*fzBig, k string, i int, d int64) {
+		if m[k] == nil {
+			m[k] = newFzBig()
+		}
+		m[k][i].Add(m[k][i], big.NewInt(d))
+	}
+	for b, rows := range p.read {
+		keys := map[string]bool{}
+		for k := range rows {
+			keys[k] = true
+			p.series[k] = true
+			if p.totals[k] == nil {
+				p.totals[k] = newFzBig()
 			}
-			d := nv - e[i]
-			e[i] = nv
-			p.totals[k][i].Add(p.totals[k][i], big.NewInt(d))
+		}
+		for k := range r.ledger[b] {
+			keys[k] = true
+		}
+		for k := range keys {
+			old, now := r.ledger[b][k], rows[k]
+			for i := range now {
+				switch {
+				case now[i] > old[i]:
+					add(p.totals, k, i, now[i]-old[i])
+				case now[i] < old[i]:
+					add(p.down, k, i, old[i]-now[i])
+				}
+			}
 		}
 	}
 }
 
 func (r *fzRef) seal(p *fzPoll, final time.Time) {
-	for b, rows := range p.pending {
-		if r.ledger[b] == nil {
-			r.ledger[b] = map[string]*Counters{}
-		}
-		for k, e := range rows {
-			r.ledger[b][k] = e
-		}
+	for b, rows := range p.read {
+		r.ledger[b] = rows
 	}
-	r.totals, r.series = p.totals, p.series
+	r.totals, r.down, r.series = p.totals, p.down, p.series
 	r.watermark = final
 	for b := range r.ledger {
 		if b < final.Unix() {
@@ -211,6 +232,11 @@ func fzTotals[K comparable](each func() iter.Seq2[K, Totals]) map[K]Totals {
 // checks that nothing went down since before.
 func fzCheck(t *testing.T, when string, got, before map[string]Totals, want map[string]*fzBig) {
 	t.Helper()
+	for k, w := range want { // corrections: the reference keeps zeros
+		if _, ok := got[k]; !ok && isZeroBig(w) {
+			delete(want, k)
+		}
+	}
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d series, the reference has %d", when, len(got), len(want))
 	}
@@ -231,6 +257,15 @@ func fzCheck(t *testing.T, when string, got, before map[string]Totals, want map[
 	}
 }
 
+func isZeroBig(b *fzBig) bool {
+	for _, v := range b {
+		if v.Sign() != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 var fzStart = time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
 
 func FuzzStream(f *testing.F) {
@@ -242,7 +277,7 @@ func FuzzStream(f *testing.F) {
 			width = time.Hour
 		}
 		ref := &fzRef{width: width, revision: time.Duration(h%8) * width,
-			ledger: map[int64]map[string]*Counters{}, totals: map[string]*fzBig{}, series: map[string]bool{}}
+			ledger: map[int64]map[string]Counters{}, totals: map[string]*fzBig{}, down: map[string]*fzBig{}, series: map[string]bool{}}
 		now := fzStart.Add(time.Duration(in.next()%60) * time.Second)
 		s, err := NewStream[string](Config{BucketWidth: width, RevisionWindow: ref.revision, Start: now})
 		if err != nil {
@@ -260,6 +295,7 @@ func FuzzStream(f *testing.F) {
 				now = now.Add(time.Duration(adv%64) * width / 4)
 			}
 			before := fzTotals[string](s.Totals)
+			beforeDown := fzTotals[string](s.CorrectionTotals)
 			wm, entries, nseries, lastEmit := s.Watermark(), s.LedgerEntries(), s.Series(), s.LastEmit()
 			p := s.Begin(now)
 			rp := ref.begin(now)
@@ -289,8 +325,14 @@ func FuzzStream(f *testing.F) {
 				pollBefore := fzTotals[string](p.Totals)
 				err := p.Observe(start, end, rows)
 				aligned := start.Truncate(width).Equal(start) && end.Equal(start.Add(width))
+				negative := false
+				for _, c := range rows {
+					for _, v := range c {
+						negative = negative || v < 0
+					}
+				}
 				switch {
-				case !aligned || !start.Before(rp.to):
+				case !aligned || !start.Before(rp.to) || negative && !start.Before(rp.from):
 					if !errors.Is(err, ErrBucket) {
 						t.Fatalf("poll %d: bucket [%s, %s) outside [%s, %s) or misaligned: got %v, want ErrBucket", poll, start, end, rp.from, rp.to, err)
 					}
@@ -310,6 +352,7 @@ func FuzzStream(f *testing.F) {
 			// Before the seal: what the poll would emit.
 			pt := fzTotals[string](p.Totals)
 			fzCheck(t, fmt.Sprintf("poll %d before seal", poll), pt, before, rp.totals)
+			fzCheck(t, fmt.Sprintf("poll %d corrections before seal", poll), fzTotals[string](p.CorrectionTotals), beforeDown, rp.down)
 			inc := fzTotals[string](p.Increases)
 			for k, total := range pt {
 				for i := range total {
@@ -353,6 +396,7 @@ func FuzzStream(f *testing.F) {
 				t.Fatalf("poll %d: %d ledger entries and %d series; the reference has %d and %d", poll, s.LedgerEntries(), s.Series(), ref.entries(), len(ref.series))
 			}
 			fzCheck(t, fmt.Sprintf("poll %d sealed", poll), fzTotals[string](s.Totals), before, ref.totals)
+			fzCheck(t, fmt.Sprintf("poll %d corrections sealed", poll), fzTotals[string](s.CorrectionTotals), beforeDown, ref.down)
 		}
 	})
 }

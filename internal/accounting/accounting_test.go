@@ -58,6 +58,14 @@ func increases(p *Poll[string]) map[string]Counters {
 	return out
 }
 
+func decreases(p *Poll[string]) map[string]Counters {
+	out := map[string]Counters{}
+	for k, t := range p.Decreases() {
+		out[k] = asCounters(t)
+	}
+	return out
+}
+
 func TestPollRange(t *testing.T) {
 	s := newStream(t, time.Minute, time.Hour)
 	p := s.Begin(t0.Add(90*time.Second + 5*time.Millisecond))
@@ -103,7 +111,7 @@ func TestUnchangedReadEmitsNoDelta(t *testing.T) {
 	p = s.Begin(t0.Add(2 * time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(3)})
 	assert.Empty(t, increases(p))
-	assert.Equal(t, 0, p.Stats.RevisedBuckets)
+	assert.Equal(t, 0, p.Stats().RevisedBuckets)
 	assert.Equal(t, c(3), totals(p)["a"])
 }
 
@@ -132,25 +140,45 @@ func TestAbandonedPollIsCountedByTheNext(t *testing.T) {
 	assert.Equal(t, 2, s.Series())
 }
 
-func TestCorrectionNeverGoesBackwards(t *testing.T) {
+// A value that goes down is a correction: the totals never go backwards,
+// the decrease is counted in the corrections, and total minus corrections
+// is the API's current value. A series missing from a bucket read again is
+// 0 there now.
+func TestDecreasesAreCorrections(t *testing.T) {
 	s := newStream(t, time.Minute, time.Hour)
 	p := s.Begin(t0.Add(time.Minute))
-	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(10, 10)})
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(10, 10), "b": c(4)})
 	p.Seal()
 
 	p = s.Begin(t0.Add(2 * time.Minute))
 	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(7, 12)})
-	assert.Equal(t, 1, p.Stats.Corrections)
+	assert.Equal(t, 2, p.Stats().Corrections, "a went down, b is gone")
 	assert.Equal(t, map[string]Counters{"a": c(0, 2)}, increases(p))
+	assert.Equal(t, map[string]Counters{"a": c(3), "b": c(4)}, decreases(p))
 	p.Seal()
 
 	p = s.Begin(t0.Add(3 * time.Minute))
-	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(8, 12)})
-	assert.Equal(t, 0, p.Stats.Corrections, "a correction is reported once")
-	assert.Empty(t, increases(p), "growth below the highest value seen is not counted again")
+	observe(t, p, t0, time.Minute, map[string]Counters{"a": c(8, 12), "b": c(1)})
+	assert.Equal(t, 0, p.Stats().Corrections)
+	assert.Equal(t, map[string]Counters{"a": c(1), "b": c(1)}, increases(p), "growth after a decrease is counted")
 	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(1)})
 	p.Seal()
-	assert.Equal(t, c(11, 12), asCounters(s.Total(0)))
+	assert.Equal(t, c(12, 12), asCounters(s.Total(0)))
+	assert.Equal(t, c(3), asCounters(s.Corrections(0)))
+	assert.Equal(t, c(5), asCounters(s.Total(1)))
+	assert.Equal(t, c(4), asCounters(s.Corrections(1)))
+	// total - corrections = what the API says now: a 8+1, 12; b 1
+	for id, want := range []Counters{c(9, 12), c(1)} {
+		up, down := asCounters(s.Total(SeriesID(id))), asCounters(s.Corrections(SeriesID(id)))
+		for i := range up {
+			assert.Equal(t, want[i], up[i]-down[i])
+		}
+	}
+	corr := map[string]Counters{}
+	for k, v := range s.CorrectionTotals() {
+		corr[k] = asCounters(v)
+	}
+	assert.Equal(t, map[string]Counters{"a": c(3), "b": c(4)}, corr)
 }
 
 // Buckets that left the window are final: never re-counted, and the ledger
@@ -170,7 +198,7 @@ func TestFinalBucketsAreForgotten(t *testing.T) {
 
 	p := s.Begin(t0.Add(121 * time.Minute))
 	require.NoError(t, p.Observe(t0, t0.Add(time.Minute), map[string]Counters{"x": c(100)}))
-	assert.Equal(t, 1, p.Stats.SkippedFinal)
+	assert.Equal(t, 1, p.Stats().SkippedFinal)
 	assert.Empty(t, increases(p), "a final bucket sent again is ignored")
 	// 121 one-minute buckets [t0, t0+121m) each 1 and 2
 	assert.Equal(t, c(121), totals(p)["x"])
@@ -187,7 +215,7 @@ func TestUnexpectedBuckets(t *testing.T) {
 	err = p.Observe(t0.Add(time.Hour), t0.Add(2*time.Hour), map[string]Counters{"a": c(1)})
 	require.ErrorIs(t, err, ErrBucket, "after the open bucket")
 	assert.Empty(t, increases(p))
-	assert.Equal(t, 3, p.Stats.SkippedOutside)
+	assert.Equal(t, 3, p.Stats().SkippedOutside)
 }
 
 // A bucket sent twice in one read is the same bucket: counted once.

@@ -23,26 +23,39 @@ type KeyCodec[K comparable] struct {
 
 // The format: magic, varints, and a CRC-32 of everything before it, so
 // that a flipped bit is an unreadable checkpoint, not a wrong count. Version
-// 03 writes each total as two unsigned varints (128 bits); version 02, read
-// still, wrote it as one signed varint.
+// 04 adds the corrections, the series' lifecycle and the settled past of the
+// audit; 03 (read still) wrote each total as two unsigned varints (128
+// bits) and a flag for a reported decrease; 02 (read still) wrote a total as
+// one signed varint.
 const (
-	snapshotMagic   = "AUACCT03"
+	snapshotMagic   = "AUACCT04"
+	snapshotMagicV3 = "AUACCT03"
 	snapshotMagicV2 = "AUACCT02"
 )
 
 // ErrSnapshot reports a checkpoint that cannot be read.
 var ErrSnapshot = errors.New("unreadable checkpoint")
 
-// MarshalBinary encodes the sealed state: start, watermark, last
-// emission, series, totals and the ledger of buckets inside the window.
+// MarshalBinary encodes the sealed state: times, series with their totals,
+// corrections and lifecycle, the ledger of buckets inside the window and
+// the settled past.
 func (s *Stream[K]) MarshalBinary(codec KeyCodec[K]) []byte {
 	var buf bytes.Buffer
 	buf.WriteString(snapshotMagic)
 	w := func(v int64) { buf.Write(binary.AppendVarint(nil, v)) }
 	u := func(v uint64) { buf.Write(binary.AppendUvarint(nil, v)) }
+	totals := func(t *Totals) {
+		for _, v := range t {
+			u(v.hi)
+			u(v.lo)
+		}
+	}
 	w(s.start.UnixNano())
 	w(s.watermark.UnixNano())
 	w(s.lastEmit.UnixNano())
+	w(unixNanoOrZero(s.lastAudit))
+	w(s.auditFrom.UnixNano())
+	w(int64(s.cfg.AuditWidth))
 	u(uint64(len(s.keys)))
 	for i, k := range s.keys {
 		fields := codec.Encode(k)
@@ -51,40 +64,48 @@ func (s *Stream[K]) MarshalBinary(codec KeyCodec[K]) []byte {
 			u(uint64(len(f)))
 			buf.WriteString(f)
 		}
-		for _, v := range s.totals[i] {
-			u(v.hi)
-			u(v.lo)
+		sr := &s.series[i]
+		totals(&sr.up)
+		if sr.down != nil {
+			buf.WriteByte(1)
+			totals(sr.down)
+		} else {
+			buf.WriteByte(0)
 		}
+		w(sr.changed)
 	}
-	buckets := make([]int64, 0, len(s.ledger))
-	for b := range s.ledger {
-		buckets = append(buckets, b)
-	}
-	sort.Slice(buckets, func(i, j int) bool { return buckets[i] < buckets[j] })
-	u(uint64(len(buckets)))
-	for _, b := range buckets {
-		entries := s.ledger[b]
-		w(b)
-		u(uint64(len(entries)))
-		ids := make([]SeriesID, 0, len(entries))
-		for id := range entries {
-			ids = append(ids, id)
+	for _, m := range []map[int64]map[SeriesID]Counters{s.ledger, s.settled} {
+		buckets := make([]int64, 0, len(m))
+		for b := range m {
+			buckets = append(buckets, b)
 		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		for _, id := range ids {
-			e := entries[id]
-			u(uint64(id))
-			for _, v := range e.counted {
-				w(v)
+		sort.Slice(buckets, func(i, j int) bool { return buckets[i] < buckets[j] })
+		u(uint64(len(buckets)))
+		for _, b := range buckets {
+			entries := m[b]
+			w(b)
+			u(uint64(len(entries)))
+			ids := make([]SeriesID, 0, len(entries))
+			for id := range entries {
+				ids = append(ids, id)
 			}
-			if e.corrected {
-				buf.WriteByte(1)
-			} else {
-				buf.WriteByte(0)
+			sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+			for _, id := range ids {
+				u(uint64(id))
+				for _, v := range entries[id] {
+					w(v)
+				}
 			}
 		}
 	}
 	return binary.BigEndian.AppendUint32(buf.Bytes(), crc32.ChecksumIEEE(buf.Bytes()))
+}
+
+func unixNanoOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // RestoreStream rebuilds a stream from MarshalBinary's output. The bucket
@@ -122,7 +143,8 @@ func Watermark(data []byte) (time.Time, error) {
 // snapshotBody checks a checkpoint's format and checksum and returns what
 // the checksum covers.
 func snapshotBody(data []byte) ([]byte, error) {
-	if !bytes.HasPrefix(data, []byte(snapshotMagic)) && !bytes.HasPrefix(data, []byte(snapshotMagicV2)) || len(data) < len(snapshotMagic)+4 {
+	if !bytes.HasPrefix(data, []byte(snapshotMagic)) && !bytes.HasPrefix(data, []byte(snapshotMagicV3)) && !bytes.HasPrefix(data, []byte(snapshotMagicV2)) ||
+		len(data) < len(snapshotMagic)+4 {
 		return nil, errors.New("not a checkpoint of this format")
 	}
 	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
@@ -141,7 +163,7 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 	if err != nil {
 		return err
 	}
-	v2 := bytes.HasPrefix(data, []byte(snapshotMagicV2))
+	version := data[len(snapshotMagic)-1] - '0'
 	br := bytes.NewReader(body[len(snapshotMagic):])
 	r := bufio.NewReader(br)
 	vi := func() int64 {
@@ -160,8 +182,16 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 		v, err = binary.ReadUvarint(r)
 		return v
 	}
+	byteOf := func() byte {
+		if err != nil {
+			return 0
+		}
+		var b byte
+		b, err = r.ReadByte()
+		return b
+	}
 	total := func() Total {
-		if !v2 {
+		if version >= 3 {
 			return Total{hi: raw(), lo: raw()}
 		}
 		v := vi()
@@ -177,13 +207,22 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 		}
 		return v
 	}
+	w := s.cfg.BucketWidth
 	start, watermark, lastEmit := time.Unix(0, vi()).UTC(), time.Unix(0, vi()).UTC(), time.Unix(0, vi()).UTC()
-	if err == nil && (!aligned(start, s.width) || !aligned(watermark, s.width) || watermark.Before(start) || lastEmit.Before(start)) {
+	lastAudit, auditFrom, auditWidth := time.Time{}, watermark, time.Duration(0)
+	if version >= 4 {
+		if la := vi(); la != 0 {
+			lastAudit = time.Unix(0, la).UTC()
+		}
+		auditFrom, auditWidth = time.Unix(0, vi()).UTC(), time.Duration(vi())
+	}
+	if err == nil && (!aligned(start, w) || !aligned(watermark, w) || watermark.Before(start) || lastEmit.Before(start) ||
+		auditFrom.Before(start) || auditFrom.After(watermark)) {
 		return errors.New("times do not match the bucket width or each other")
 	}
 	n := vu()
 	keys := make([]K, 0, min(n, 1<<16))
-	totals := make([]Totals, 0, min(n, 1<<16))
+	ser := make([]series, 0, min(n, 1<<16))
 	ids := map[K]SeriesID{}
 	for i := uint64(0); i < n && err == nil; i++ {
 		nf := vu()
@@ -199,9 +238,18 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 			}
 			fields = append(fields, string(b))
 		}
-		var t Totals
-		for j := range t {
-			t[j] = total()
+		sr := series{changed: lastEmit.UnixNano()}
+		for j := range sr.up {
+			sr.up[j] = total()
+		}
+		if version >= 4 {
+			if byteOf() == 1 {
+				sr.down = &Totals{}
+				for j := range sr.down {
+					sr.down[j] = total()
+				}
+			}
+			sr.changed = vi()
 		}
 		if err != nil {
 			break
@@ -215,37 +263,46 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 		}
 		ids[k] = SeriesID(len(keys))
 		keys = append(keys, k)
-		totals = append(totals, t)
+		ser = append(ser, sr)
 	}
-	ledger := map[int64]map[SeriesID]*entry{}
-	nb := vu()
-	for i := uint64(0); i < nb && err == nil; i++ {
-		b := vi()
-		if bt := time.Unix(b, 0).UTC(); err == nil && (!aligned(bt, s.width) || bt.Before(watermark)) {
-			err = fmt.Errorf("ledger bucket %s is not a bucket after the watermark", bt)
-		}
-		if _, dup := ledger[b]; dup && err == nil {
-			err = errors.New("a ledger bucket appears twice")
-		}
-		ne := vu()
-		m := make(map[SeriesID]*entry, min(ne, 1<<16))
-		for j := uint64(0); j < ne && err == nil; j++ {
-			id := vu()
-			e := &entry{}
-			for k := range e.counted {
-				e.counted[k] = vi()
+	buckets := func(width time.Duration, check func(time.Time) bool) map[int64]map[SeriesID]Counters {
+		out := map[int64]map[SeriesID]Counters{}
+		nb := vu()
+		for i := uint64(0); i < nb && err == nil; i++ {
+			b := vi()
+			if bt := time.Unix(b, 0).UTC(); err == nil && (!aligned(bt, width) || !check(bt)) {
+				err = fmt.Errorf("bucket %s is not where it belongs", bt)
 			}
-			var flag byte
-			if err == nil {
-				flag, err = r.ReadByte()
+			if _, dup := out[b]; dup && err == nil {
+				err = errors.New("a bucket appears twice")
 			}
-			e.corrected = flag == 1
-			if err == nil && id >= uint64(len(keys)) {
-				err = fmt.Errorf("ledger refers to series %d of %d", id, len(keys))
+			ne := vu()
+			m := make(map[SeriesID]Counters, min(ne, 1<<16))
+			for j := uint64(0); j < ne && err == nil; j++ {
+				id := vu()
+				var c Counters
+				for k := range c {
+					c[k] = vi()
+					if err == nil && c[k] < 0 {
+						err = fmt.Errorf("negative value %d", c[k])
+					}
+				}
+				if version == 3 || version == 2 {
+					byteOf() // the flag of a decrease reported once
+				}
+				if err == nil && id >= uint64(len(keys)) {
+					err = fmt.Errorf("a bucket refers to series %d of %d", id, len(keys))
+				}
+				m[SeriesID(id)] = c
 			}
-			m[SeriesID(id)] = e
+			out[b] = m
 		}
-		ledger[b] = m
+		return out
+	}
+	ledger := buckets(w, func(t time.Time) bool { return !t.Before(watermark) })
+	var settled map[int64]map[SeriesID]Counters
+	if version >= 4 {
+		settled = buckets(max(auditWidth, time.Second), func(t time.Time) bool { return t.Before(watermark) })
 	}
 	if err != nil {
 		return err
@@ -253,7 +310,17 @@ func (s *Stream[K]) restore(data []byte, codec KeyCodec[K]) error {
 	if _, e := r.ReadByte(); e != io.EOF {
 		return errors.New("trailing bytes")
 	}
-	s.start, s.watermark, s.lastEmit = start, watermark, lastEmit
-	s.keys, s.totals, s.ids, s.ledger = keys, totals, ids, ledger
+	s.start, s.watermark, s.lastEmit, s.lastAudit = start, watermark, lastEmit, lastAudit
+	s.keys, s.series, s.ids, s.ledger = keys, ser, ids, ledger
+	switch {
+	case s.cfg.AuditWidth == 0:
+		s.settled = nil
+	case auditWidth == s.cfg.AuditWidth && settled != nil:
+		s.settled, s.auditFrom = settled, auditFrom
+	default:
+		// The settled past was not kept at this width: an audit starts
+		// with what becomes final from now on.
+		s.settled, s.auditFrom = map[int64]map[SeriesID]Counters{}, watermark
+	}
 	return nil
 }

@@ -116,6 +116,7 @@ type Client struct {
 	base     *url.URL
 	settings Settings
 	clock    clock
+	server   serverClock
 	// limiter is shared by every request of the client: Anthropic supports
 	// polling about once a minute, with short bursts for pagination.
 	limiter *rate.Limiter
@@ -323,6 +324,7 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 	defer resp.Body.Close()
 	status = resp.StatusCode
 	reqID = resp.Header.Get("request-id")
+	c.server.observe(resp.Header)
 	body := http.MaxBytesReader(nil, resp.Body, c.settings.MaxResponseBytes)
 	if status < 200 || status > 299 {
 		ae := &APIError{Endpoint: path, StatusCode: status, RequestID: reqID, RetryAfter: retryAfter(resp.Header)}

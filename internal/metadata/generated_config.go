@@ -29,6 +29,26 @@ func (ms *AnthropicClaudeCodeCommitsMetricConfig) Unmarshal(parser *confmap.Conf
 	return nil
 }
 
+// AnthropicClaudeCodeCommitsCorrectionsMetricConfig provides config for the anthropic.claude_code.commits.corrections metric.
+type AnthropicClaudeCodeCommitsCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeCommitsCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // AnthropicClaudeCodeEstimatedCostMetricConfig provides config for the anthropic.claude_code.estimated_cost metric.
 type AnthropicClaudeCodeEstimatedCostMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -36,6 +56,26 @@ type AnthropicClaudeCodeEstimatedCostMetricConfig struct {
 }
 
 func (ms *AnthropicClaudeCodeEstimatedCostMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig provides config for the anthropic.claude_code.estimated_cost.corrections metric.
+type AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	if parser == nil {
 		return nil
 	}
@@ -69,6 +109,26 @@ func (ms *AnthropicClaudeCodeLinesOfCodeMetricConfig) Unmarshal(parser *confmap.
 	return nil
 }
 
+// AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig provides config for the anthropic.claude_code.lines_of_code.corrections metric.
+type AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // AnthropicClaudeCodePullRequestsMetricConfig provides config for the anthropic.claude_code.pull_requests metric.
 type AnthropicClaudeCodePullRequestsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -76,6 +136,26 @@ type AnthropicClaudeCodePullRequestsMetricConfig struct {
 }
 
 func (ms *AnthropicClaudeCodePullRequestsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodePullRequestsCorrectionsMetricConfig provides config for the anthropic.claude_code.pull_requests.corrections metric.
+type AnthropicClaudeCodePullRequestsCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodePullRequestsCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	if parser == nil {
 		return nil
 	}
@@ -109,6 +189,26 @@ func (ms *AnthropicClaudeCodeSessionsMetricConfig) Unmarshal(parser *confmap.Con
 	return nil
 }
 
+// AnthropicClaudeCodeSessionsCorrectionsMetricConfig provides config for the anthropic.claude_code.sessions.corrections metric.
+type AnthropicClaudeCodeSessionsCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeSessionsCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // AnthropicClaudeCodeTokensMetricConfig provides config for the anthropic.claude_code.tokens metric.
 type AnthropicClaudeCodeTokensMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -116,6 +216,26 @@ type AnthropicClaudeCodeTokensMetricConfig struct {
 }
 
 func (ms *AnthropicClaudeCodeTokensMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicClaudeCodeTokensCorrectionsMetricConfig provides config for the anthropic.claude_code.tokens.corrections metric.
+type AnthropicClaudeCodeTokensCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeTokensCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	if parser == nil {
 		return nil
 	}
@@ -149,6 +269,26 @@ func (ms *AnthropicClaudeCodeToolActionsMetricConfig) Unmarshal(parser *confmap.
 	return nil
 }
 
+// AnthropicClaudeCodeToolActionsCorrectionsMetricConfig provides config for the anthropic.claude_code.tool_actions.corrections metric.
+type AnthropicClaudeCodeToolActionsCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicClaudeCodeToolActionsCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // AnthropicCostMetricAttributeKey specifies the key of an attribute for the anthropic.cost metric.
 type AnthropicCostMetricAttributeKey string
 
@@ -159,6 +299,7 @@ const (
 	AnthropicCostMetricAttributeKeyAnthropicServiceTier     AnthropicCostMetricAttributeKey = "anthropic.service_tier"
 	AnthropicCostMetricAttributeKeyAnthropicContextWindow   AnthropicCostMetricAttributeKey = "anthropic.context_window"
 	AnthropicCostMetricAttributeKeyAnthropicInferenceGeo    AnthropicCostMetricAttributeKey = "anthropic.inference_geo"
+	AnthropicCostMetricAttributeKeyOtelMetricOverflow       AnthropicCostMetricAttributeKey = "otel.metric.overflow"
 )
 
 // AnthropicCostMetricConfig provides config for the anthropic.cost metric.
@@ -187,9 +328,63 @@ func (ms *AnthropicCostMetricConfig) Unmarshal(parser *confmap.Conf) error {
 func (ms *AnthropicCostMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo:
+		case AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyOtelMetricOverflow:
 		default:
-			return fmt.Errorf("metric anthropic.cost doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo]", val)
+			return fmt.Errorf("metric anthropic.cost doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, otel.metric.overflow]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// AnthropicCostCorrectionsMetricAttributeKey specifies the key of an attribute for the anthropic.cost.corrections metric.
+type AnthropicCostCorrectionsMetricAttributeKey string
+
+const (
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription AnthropicCostCorrectionsMetricAttributeKey = "anthropic.cost.description"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType        AnthropicCostCorrectionsMetricAttributeKey = "anthropic.cost.type"
+	AnthropicCostCorrectionsMetricAttributeKeyCostTokenType            AnthropicCostCorrectionsMetricAttributeKey = "anthropic.token.type"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier     AnthropicCostCorrectionsMetricAttributeKey = "anthropic.service_tier"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow   AnthropicCostCorrectionsMetricAttributeKey = "anthropic.context_window"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo    AnthropicCostCorrectionsMetricAttributeKey = "anthropic.inference_geo"
+	AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow       AnthropicCostCorrectionsMetricAttributeKey = "otel.metric.overflow"
+)
+
+// AnthropicCostCorrectionsMetricConfig provides config for the anthropic.cost.corrections metric.
+type AnthropicCostCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                       `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []AnthropicCostCorrectionsMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *AnthropicCostCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *AnthropicCostCorrectionsMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow:
+		default:
+			return fmt.Errorf("metric anthropic.cost.corrections doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, otel.metric.overflow]", val)
 		}
 	}
 
@@ -209,6 +404,26 @@ type AnthropicUsageTokensMetricConfig struct {
 }
 
 func (ms *AnthropicUsageTokensMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicUsageTokensCorrectionsMetricConfig provides config for the anthropic.usage.tokens.corrections metric.
+type AnthropicUsageTokensCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicUsageTokensCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
 	if parser == nil {
 		return nil
 	}
@@ -242,18 +457,48 @@ func (ms *AnthropicUsageWebSearchRequestsMetricConfig) Unmarshal(parser *confmap
 	return nil
 }
 
+// AnthropicUsageWebSearchRequestsCorrectionsMetricConfig provides config for the anthropic.usage.web_search.requests.corrections metric.
+type AnthropicUsageWebSearchRequestsCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicUsageWebSearchRequestsCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // MetricsConfig provides config for anthropic_usage metrics.
 type MetricsConfig struct {
-	AnthropicClaudeCodeCommits       AnthropicClaudeCodeCommitsMetricConfig       `mapstructure:"anthropic.claude_code.commits"`
-	AnthropicClaudeCodeEstimatedCost AnthropicClaudeCodeEstimatedCostMetricConfig `mapstructure:"anthropic.claude_code.estimated_cost"`
-	AnthropicClaudeCodeLinesOfCode   AnthropicClaudeCodeLinesOfCodeMetricConfig   `mapstructure:"anthropic.claude_code.lines_of_code"`
-	AnthropicClaudeCodePullRequests  AnthropicClaudeCodePullRequestsMetricConfig  `mapstructure:"anthropic.claude_code.pull_requests"`
-	AnthropicClaudeCodeSessions      AnthropicClaudeCodeSessionsMetricConfig      `mapstructure:"anthropic.claude_code.sessions"`
-	AnthropicClaudeCodeTokens        AnthropicClaudeCodeTokensMetricConfig        `mapstructure:"anthropic.claude_code.tokens"`
-	AnthropicClaudeCodeToolActions   AnthropicClaudeCodeToolActionsMetricConfig   `mapstructure:"anthropic.claude_code.tool_actions"`
-	AnthropicCost                    AnthropicCostMetricConfig                    `mapstructure:"anthropic.cost"`
-	AnthropicUsageTokens             AnthropicUsageTokensMetricConfig             `mapstructure:"anthropic.usage.tokens"`
-	AnthropicUsageWebSearchRequests  AnthropicUsageWebSearchRequestsMetricConfig  `mapstructure:"anthropic.usage.web_search.requests"`
+	AnthropicClaudeCodeCommits                  AnthropicClaudeCodeCommitsMetricConfig                  `mapstructure:"anthropic.claude_code.commits"`
+	AnthropicClaudeCodeCommitsCorrections       AnthropicClaudeCodeCommitsCorrectionsMetricConfig       `mapstructure:"anthropic.claude_code.commits.corrections"`
+	AnthropicClaudeCodeEstimatedCost            AnthropicClaudeCodeEstimatedCostMetricConfig            `mapstructure:"anthropic.claude_code.estimated_cost"`
+	AnthropicClaudeCodeEstimatedCostCorrections AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig `mapstructure:"anthropic.claude_code.estimated_cost.corrections"`
+	AnthropicClaudeCodeLinesOfCode              AnthropicClaudeCodeLinesOfCodeMetricConfig              `mapstructure:"anthropic.claude_code.lines_of_code"`
+	AnthropicClaudeCodeLinesOfCodeCorrections   AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig   `mapstructure:"anthropic.claude_code.lines_of_code.corrections"`
+	AnthropicClaudeCodePullRequests             AnthropicClaudeCodePullRequestsMetricConfig             `mapstructure:"anthropic.claude_code.pull_requests"`
+	AnthropicClaudeCodePullRequestsCorrections  AnthropicClaudeCodePullRequestsCorrectionsMetricConfig  `mapstructure:"anthropic.claude_code.pull_requests.corrections"`
+	AnthropicClaudeCodeSessions                 AnthropicClaudeCodeSessionsMetricConfig                 `mapstructure:"anthropic.claude_code.sessions"`
+	AnthropicClaudeCodeSessionsCorrections      AnthropicClaudeCodeSessionsCorrectionsMetricConfig      `mapstructure:"anthropic.claude_code.sessions.corrections"`
+	AnthropicClaudeCodeTokens                   AnthropicClaudeCodeTokensMetricConfig                   `mapstructure:"anthropic.claude_code.tokens"`
+	AnthropicClaudeCodeTokensCorrections        AnthropicClaudeCodeTokensCorrectionsMetricConfig        `mapstructure:"anthropic.claude_code.tokens.corrections"`
+	AnthropicClaudeCodeToolActions              AnthropicClaudeCodeToolActionsMetricConfig              `mapstructure:"anthropic.claude_code.tool_actions"`
+	AnthropicClaudeCodeToolActionsCorrections   AnthropicClaudeCodeToolActionsCorrectionsMetricConfig   `mapstructure:"anthropic.claude_code.tool_actions.corrections"`
+	AnthropicCost                               AnthropicCostMetricConfig                               `mapstructure:"anthropic.cost"`
+	AnthropicCostCorrections                    AnthropicCostCorrectionsMetricConfig                    `mapstructure:"anthropic.cost.corrections"`
+	AnthropicUsageTokens                        AnthropicUsageTokensMetricConfig                        `mapstructure:"anthropic.usage.tokens"`
+	AnthropicUsageTokensCorrections             AnthropicUsageTokensCorrectionsMetricConfig             `mapstructure:"anthropic.usage.tokens.corrections"`
+	AnthropicUsageWebSearchRequests             AnthropicUsageWebSearchRequestsMetricConfig             `mapstructure:"anthropic.usage.web_search.requests"`
+	AnthropicUsageWebSearchRequestsCorrections  AnthropicUsageWebSearchRequestsCorrectionsMetricConfig  `mapstructure:"anthropic.usage.web_search.requests.corrections"`
 }
 
 func DefaultMetricsConfig() MetricsConfig {
@@ -261,33 +506,65 @@ func DefaultMetricsConfig() MetricsConfig {
 		AnthropicClaudeCodeCommits: AnthropicClaudeCodeCommitsMetricConfig{
 			Enabled: true,
 		},
+		AnthropicClaudeCodeCommitsCorrections: AnthropicClaudeCodeCommitsCorrectionsMetricConfig{
+			Enabled: true,
+		},
 		AnthropicClaudeCodeEstimatedCost: AnthropicClaudeCodeEstimatedCostMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodeEstimatedCostCorrections: AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig{
 			Enabled: true,
 		},
 		AnthropicClaudeCodeLinesOfCode: AnthropicClaudeCodeLinesOfCodeMetricConfig{
 			Enabled: true,
 		},
+		AnthropicClaudeCodeLinesOfCodeCorrections: AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig{
+			Enabled: true,
+		},
 		AnthropicClaudeCodePullRequests: AnthropicClaudeCodePullRequestsMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodePullRequestsCorrections: AnthropicClaudeCodePullRequestsCorrectionsMetricConfig{
 			Enabled: true,
 		},
 		AnthropicClaudeCodeSessions: AnthropicClaudeCodeSessionsMetricConfig{
 			Enabled: true,
 		},
+		AnthropicClaudeCodeSessionsCorrections: AnthropicClaudeCodeSessionsCorrectionsMetricConfig{
+			Enabled: true,
+		},
 		AnthropicClaudeCodeTokens: AnthropicClaudeCodeTokensMetricConfig{
+			Enabled: true,
+		},
+		AnthropicClaudeCodeTokensCorrections: AnthropicClaudeCodeTokensCorrectionsMetricConfig{
 			Enabled: true,
 		},
 		AnthropicClaudeCodeToolActions: AnthropicClaudeCodeToolActionsMetricConfig{
 			Enabled: true,
 		},
+		AnthropicClaudeCodeToolActionsCorrections: AnthropicClaudeCodeToolActionsCorrectionsMetricConfig{
+			Enabled: true,
+		},
 		AnthropicCost: AnthropicCostMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo},
+			EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
+		},
+		AnthropicCostCorrections: AnthropicCostCorrectionsMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
 		},
 		AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 			Enabled: true,
 		},
+		AnthropicUsageTokensCorrections: AnthropicUsageTokensCorrectionsMetricConfig{
+			Enabled: true,
+		},
 		AnthropicUsageWebSearchRequests: AnthropicUsageWebSearchRequestsMetricConfig{
+			Enabled: true,
+		},
+		AnthropicUsageWebSearchRequestsCorrections: AnthropicUsageWebSearchRequestsCorrectionsMetricConfig{
 			Enabled: true,
 		},
 	}

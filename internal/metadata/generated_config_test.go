@@ -29,33 +29,65 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					AnthropicClaudeCodeCommits: AnthropicClaudeCodeCommitsMetricConfig{
 						Enabled: true,
 					},
+					AnthropicClaudeCodeCommitsCorrections: AnthropicClaudeCodeCommitsCorrectionsMetricConfig{
+						Enabled: true,
+					},
 					AnthropicClaudeCodeEstimatedCost: AnthropicClaudeCodeEstimatedCostMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodeEstimatedCostCorrections: AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig{
 						Enabled: true,
 					},
 					AnthropicClaudeCodeLinesOfCode: AnthropicClaudeCodeLinesOfCodeMetricConfig{
 						Enabled: true,
 					},
+					AnthropicClaudeCodeLinesOfCodeCorrections: AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig{
+						Enabled: true,
+					},
 					AnthropicClaudeCodePullRequests: AnthropicClaudeCodePullRequestsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodePullRequestsCorrections: AnthropicClaudeCodePullRequestsCorrectionsMetricConfig{
 						Enabled: true,
 					},
 					AnthropicClaudeCodeSessions: AnthropicClaudeCodeSessionsMetricConfig{
 						Enabled: true,
 					},
+					AnthropicClaudeCodeSessionsCorrections: AnthropicClaudeCodeSessionsCorrectionsMetricConfig{
+						Enabled: true,
+					},
 					AnthropicClaudeCodeTokens: AnthropicClaudeCodeTokensMetricConfig{
+						Enabled: true,
+					},
+					AnthropicClaudeCodeTokensCorrections: AnthropicClaudeCodeTokensCorrectionsMetricConfig{
 						Enabled: true,
 					},
 					AnthropicClaudeCodeToolActions: AnthropicClaudeCodeToolActionsMetricConfig{
 						Enabled: true,
 					},
+					AnthropicClaudeCodeToolActionsCorrections: AnthropicClaudeCodeToolActionsCorrectionsMetricConfig{
+						Enabled: true,
+					},
 					AnthropicCost: AnthropicCostMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo},
+						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
+					},
+					AnthropicCostCorrections: AnthropicCostCorrectionsMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
 					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: true,
 					},
+					AnthropicUsageTokensCorrections: AnthropicUsageTokensCorrectionsMetricConfig{
+						Enabled: true,
+					},
 					AnthropicUsageWebSearchRequests: AnthropicUsageWebSearchRequestsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicUsageWebSearchRequestsCorrections: AnthropicUsageWebSearchRequestsCorrectionsMetricConfig{
 						Enabled: true,
 					},
 				},
@@ -76,33 +108,65 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					AnthropicClaudeCodeCommits: AnthropicClaudeCodeCommitsMetricConfig{
 						Enabled: false,
 					},
+					AnthropicClaudeCodeCommitsCorrections: AnthropicClaudeCodeCommitsCorrectionsMetricConfig{
+						Enabled: false,
+					},
 					AnthropicClaudeCodeEstimatedCost: AnthropicClaudeCodeEstimatedCostMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodeEstimatedCostCorrections: AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig{
 						Enabled: false,
 					},
 					AnthropicClaudeCodeLinesOfCode: AnthropicClaudeCodeLinesOfCodeMetricConfig{
 						Enabled: false,
 					},
+					AnthropicClaudeCodeLinesOfCodeCorrections: AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig{
+						Enabled: false,
+					},
 					AnthropicClaudeCodePullRequests: AnthropicClaudeCodePullRequestsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodePullRequestsCorrections: AnthropicClaudeCodePullRequestsCorrectionsMetricConfig{
 						Enabled: false,
 					},
 					AnthropicClaudeCodeSessions: AnthropicClaudeCodeSessionsMetricConfig{
 						Enabled: false,
 					},
+					AnthropicClaudeCodeSessionsCorrections: AnthropicClaudeCodeSessionsCorrectionsMetricConfig{
+						Enabled: false,
+					},
 					AnthropicClaudeCodeTokens: AnthropicClaudeCodeTokensMetricConfig{
+						Enabled: false,
+					},
+					AnthropicClaudeCodeTokensCorrections: AnthropicClaudeCodeTokensCorrectionsMetricConfig{
 						Enabled: false,
 					},
 					AnthropicClaudeCodeToolActions: AnthropicClaudeCodeToolActionsMetricConfig{
 						Enabled: false,
 					},
+					AnthropicClaudeCodeToolActionsCorrections: AnthropicClaudeCodeToolActionsCorrectionsMetricConfig{
+						Enabled: false,
+					},
 					AnthropicCost: AnthropicCostMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo},
+						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
+					},
+					AnthropicCostCorrections: AnthropicCostCorrectionsMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
 					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: false,
 					},
+					AnthropicUsageTokensCorrections: AnthropicUsageTokensCorrectionsMetricConfig{
+						Enabled: false,
+					},
 					AnthropicUsageWebSearchRequests: AnthropicUsageWebSearchRequestsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicUsageWebSearchRequestsCorrections: AnthropicUsageWebSearchRequestsCorrectionsMetricConfig{
 						Enabled: false,
 					},
 				},
@@ -120,7 +184,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeCommitsCorrectionsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodePullRequestsCorrectionsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeSessionsCorrectionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeTokensCorrectionsMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicClaudeCodeToolActionsCorrectionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicCostCorrectionsMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageTokensCorrectionsMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, AnthropicUsageWebSearchRequestsCorrectionsMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -131,9 +195,21 @@ func TestAnthropicCostMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []AnthropicCostMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo]")
+	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, otel.metric.overflow]")
 
 	cfg = DefaultMetricsConfig().AnthropicCost
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestAnthropicCostCorrectionsMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().AnthropicCostCorrections
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []AnthropicCostCorrectionsMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost.corrections doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, otel.metric.overflow]")
+
+	cfg = DefaultMetricsConfig().AnthropicCostCorrections
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }

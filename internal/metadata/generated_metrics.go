@@ -172,57 +172,107 @@ var MapAttributeGenAiTokenType = map[string]AttributeGenAiTokenType{
 var MetricsInfo = metricsInfo{
 	AnthropicClaudeCodeCommits: metricInfo{
 		Name:       "anthropic.claude_code.commits",
-		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type"},
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "otel.metric.overflow"},
+	},
+	AnthropicClaudeCodeCommitsCorrections: metricInfo{
+		Name:       "anthropic.claude_code.commits.corrections",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "otel.metric.overflow"},
 	},
 	AnthropicClaudeCodeEstimatedCost: metricInfo{
 		Name:       "anthropic.claude_code.estimated_cost",
-		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "claude_code_model"},
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "claude_code_model", "otel.metric.overflow"},
+	},
+	AnthropicClaudeCodeEstimatedCostCorrections: metricInfo{
+		Name:       "anthropic.claude_code.estimated_cost.corrections",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "claude_code_model", "otel.metric.overflow"},
 	},
 	AnthropicClaudeCodeLinesOfCode: metricInfo{
 		Name:       "anthropic.claude_code.lines_of_code",
-		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "anthropic.claude_code.lines.type"},
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "anthropic.claude_code.lines.type", "otel.metric.overflow"},
+	},
+	AnthropicClaudeCodeLinesOfCodeCorrections: metricInfo{
+		Name:       "anthropic.claude_code.lines_of_code.corrections",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "anthropic.claude_code.lines.type", "otel.metric.overflow"},
 	},
 	AnthropicClaudeCodePullRequests: metricInfo{
 		Name:       "anthropic.claude_code.pull_requests",
-		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type"},
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "otel.metric.overflow"},
+	},
+	AnthropicClaudeCodePullRequestsCorrections: metricInfo{
+		Name:       "anthropic.claude_code.pull_requests.corrections",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "otel.metric.overflow"},
 	},
 	AnthropicClaudeCodeSessions: metricInfo{
 		Name:       "anthropic.claude_code.sessions",
-		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type"},
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "otel.metric.overflow"},
+	},
+	AnthropicClaudeCodeSessionsCorrections: metricInfo{
+		Name:       "anthropic.claude_code.sessions.corrections",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "otel.metric.overflow"},
 	},
 	AnthropicClaudeCodeTokens: metricInfo{
 		Name:       "anthropic.claude_code.tokens",
-		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "claude_code_model", "claude_code_token_type", "gen_ai.token.type"},
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "claude_code_model", "claude_code_token_type", "gen_ai.token.type", "otel.metric.overflow"},
+	},
+	AnthropicClaudeCodeTokensCorrections: metricInfo{
+		Name:       "anthropic.claude_code.tokens.corrections",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "claude_code_model", "claude_code_token_type", "gen_ai.token.type", "otel.metric.overflow"},
 	},
 	AnthropicClaudeCodeToolActions: metricInfo{
 		Name:       "anthropic.claude_code.tool_actions",
-		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "anthropic.claude_code.tool", "anthropic.claude_code.decision"},
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "anthropic.claude_code.tool", "anthropic.claude_code.decision", "otel.metric.overflow"},
+	},
+	AnthropicClaudeCodeToolActionsCorrections: metricInfo{
+		Name:       "anthropic.claude_code.tool_actions.corrections",
+		Attributes: []string{"anthropic.claude_code.actor", "anthropic.claude_code.actor.type", "anthropic.claude_code.terminal.type", "anthropic.claude_code.tool", "anthropic.claude_code.decision", "otel.metric.overflow"},
 	},
 	AnthropicCost: metricInfo{
 		Name:       "anthropic.cost",
-		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo"},
+		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+	},
+	AnthropicCostCorrections: metricInfo{
+		Name:       "anthropic.cost.corrections",
+		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
 	},
 	AnthropicUsageTokens: metricInfo{
 		Name:       "anthropic.usage.tokens",
-		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo"},
+		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+	},
+	AnthropicUsageTokensCorrections: metricInfo{
+		Name:       "anthropic.usage.tokens.corrections",
+		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
 	},
 	AnthropicUsageWebSearchRequests: metricInfo{
 		Name:       "anthropic.usage.web_search.requests",
-		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo"},
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+	},
+	AnthropicUsageWebSearchRequestsCorrections: metricInfo{
+		Name:       "anthropic.usage.web_search.requests.corrections",
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
 	},
 }
 
 type metricsInfo struct {
-	AnthropicClaudeCodeCommits       metricInfo
-	AnthropicClaudeCodeEstimatedCost metricInfo
-	AnthropicClaudeCodeLinesOfCode   metricInfo
-	AnthropicClaudeCodePullRequests  metricInfo
-	AnthropicClaudeCodeSessions      metricInfo
-	AnthropicClaudeCodeTokens        metricInfo
-	AnthropicClaudeCodeToolActions   metricInfo
-	AnthropicCost                    metricInfo
-	AnthropicUsageTokens             metricInfo
-	AnthropicUsageWebSearchRequests  metricInfo
+	AnthropicClaudeCodeCommits                  metricInfo
+	AnthropicClaudeCodeCommitsCorrections       metricInfo
+	AnthropicClaudeCodeEstimatedCost            metricInfo
+	AnthropicClaudeCodeEstimatedCostCorrections metricInfo
+	AnthropicClaudeCodeLinesOfCode              metricInfo
+	AnthropicClaudeCodeLinesOfCodeCorrections   metricInfo
+	AnthropicClaudeCodePullRequests             metricInfo
+	AnthropicClaudeCodePullRequestsCorrections  metricInfo
+	AnthropicClaudeCodeSessions                 metricInfo
+	AnthropicClaudeCodeSessionsCorrections      metricInfo
+	AnthropicClaudeCodeTokens                   metricInfo
+	AnthropicClaudeCodeTokensCorrections        metricInfo
+	AnthropicClaudeCodeToolActions              metricInfo
+	AnthropicClaudeCodeToolActionsCorrections   metricInfo
+	AnthropicCost                               metricInfo
+	AnthropicCostCorrections                    metricInfo
+	AnthropicUsageTokens                        metricInfo
+	AnthropicUsageTokensCorrections             metricInfo
+	AnthropicUsageWebSearchRequests             metricInfo
+	AnthropicUsageWebSearchRequestsCorrections  metricInfo
 }
 
 type metricInfo struct {
@@ -288,6 +338,12 @@ func WithCostTokenTypeMetricAttribute(costTokenTypeAttributeValue string) Metric
 	})
 }
 
+func WithOtelMetricOverflowMetricAttribute(otelMetricOverflowAttributeValue bool) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutBool("otel.metric.overflow", otelMetricOverflowAttributeValue)
+	})
+}
+
 type metricAnthropicClaudeCodeCommits struct {
 	data     pmetric.Metric                         // data buffer for generated metric.
 	config   AnthropicClaudeCodeCommitsMetricConfig // metric config provided by user.
@@ -338,6 +394,64 @@ func (m *metricAnthropicClaudeCodeCommits) emit(metrics pmetric.MetricSlice) {
 
 func newMetricAnthropicClaudeCodeCommits(cfg AnthropicClaudeCodeCommitsMetricConfig) metricAnthropicClaudeCodeCommits {
 	m := metricAnthropicClaudeCodeCommits{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeCommitsCorrections struct {
+	data     pmetric.Metric                                    // data buffer for generated metric.
+	config   AnthropicClaudeCodeCommitsCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                               // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.commits.corrections metric with initial data.
+func (m *metricAnthropicClaudeCodeCommitsCorrections) init() {
+	m.data.SetName("anthropic.claude_code.commits.corrections")
+	m.data.SetDescription("Decreases of `anthropic.claude_code.commits`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.commits` minus this is the API's current total.")
+	m.data.SetUnit("{commit}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeCommitsCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeCommitsCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeCommitsCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeCommitsCorrections(cfg AnthropicClaudeCodeCommitsCorrectionsMetricConfig) metricAnthropicClaudeCodeCommitsCorrections {
+	m := metricAnthropicClaudeCodeCommitsCorrections{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -405,6 +519,65 @@ func newMetricAnthropicClaudeCodeEstimatedCost(cfg AnthropicClaudeCodeEstimatedC
 	return m
 }
 
+type metricAnthropicClaudeCodeEstimatedCostCorrections struct {
+	data     pmetric.Metric                                          // data buffer for generated metric.
+	config   AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                                     // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.estimated_cost.corrections metric with initial data.
+func (m *metricAnthropicClaudeCodeEstimatedCostCorrections) init() {
+	m.data.SetName("anthropic.claude_code.estimated_cost.corrections")
+	m.data.SetDescription("Decreases of `anthropic.claude_code.estimated_cost`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.estimated_cost` minus this is the API's current total.")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeEstimatedCostCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	dp.Attributes().PutStr("gen_ai.request.model", claudeCodeModelAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeEstimatedCostCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeEstimatedCostCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeEstimatedCostCorrections(cfg AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig) metricAnthropicClaudeCodeEstimatedCostCorrections {
+	m := metricAnthropicClaudeCodeEstimatedCostCorrections{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricAnthropicClaudeCodeLinesOfCode struct {
 	data     pmetric.Metric                             // data buffer for generated metric.
 	config   AnthropicClaudeCodeLinesOfCodeMetricConfig // metric config provided by user.
@@ -456,6 +629,65 @@ func (m *metricAnthropicClaudeCodeLinesOfCode) emit(metrics pmetric.MetricSlice)
 
 func newMetricAnthropicClaudeCodeLinesOfCode(cfg AnthropicClaudeCodeLinesOfCodeMetricConfig) metricAnthropicClaudeCodeLinesOfCode {
 	m := metricAnthropicClaudeCodeLinesOfCode{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeLinesOfCodeCorrections struct {
+	data     pmetric.Metric                                        // data buffer for generated metric.
+	config   AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                                   // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.lines_of_code.corrections metric with initial data.
+func (m *metricAnthropicClaudeCodeLinesOfCodeCorrections) init() {
+	m.data.SetName("anthropic.claude_code.lines_of_code.corrections")
+	m.data.SetDescription("Decreases of `anthropic.claude_code.lines_of_code`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.lines_of_code` minus this is the API's current total.")
+	m.data.SetUnit("{line}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeLinesOfCodeCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, anthropicClaudeCodeLinesTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.lines.type", anthropicClaudeCodeLinesTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeLinesOfCodeCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeLinesOfCodeCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeLinesOfCodeCorrections(cfg AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig) metricAnthropicClaudeCodeLinesOfCodeCorrections {
+	m := metricAnthropicClaudeCodeLinesOfCodeCorrections{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -522,6 +754,64 @@ func newMetricAnthropicClaudeCodePullRequests(cfg AnthropicClaudeCodePullRequest
 	return m
 }
 
+type metricAnthropicClaudeCodePullRequestsCorrections struct {
+	data     pmetric.Metric                                         // data buffer for generated metric.
+	config   AnthropicClaudeCodePullRequestsCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                                    // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.pull_requests.corrections metric with initial data.
+func (m *metricAnthropicClaudeCodePullRequestsCorrections) init() {
+	m.data.SetName("anthropic.claude_code.pull_requests.corrections")
+	m.data.SetDescription("Decreases of `anthropic.claude_code.pull_requests`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.pull_requests` minus this is the API's current total.")
+	m.data.SetUnit("{pull_request}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodePullRequestsCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodePullRequestsCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodePullRequestsCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodePullRequestsCorrections(cfg AnthropicClaudeCodePullRequestsCorrectionsMetricConfig) metricAnthropicClaudeCodePullRequestsCorrections {
+	m := metricAnthropicClaudeCodePullRequestsCorrections{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricAnthropicClaudeCodeSessions struct {
 	data     pmetric.Metric                          // data buffer for generated metric.
 	config   AnthropicClaudeCodeSessionsMetricConfig // metric config provided by user.
@@ -572,6 +862,64 @@ func (m *metricAnthropicClaudeCodeSessions) emit(metrics pmetric.MetricSlice) {
 
 func newMetricAnthropicClaudeCodeSessions(cfg AnthropicClaudeCodeSessionsMetricConfig) metricAnthropicClaudeCodeSessions {
 	m := metricAnthropicClaudeCodeSessions{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeSessionsCorrections struct {
+	data     pmetric.Metric                                     // data buffer for generated metric.
+	config   AnthropicClaudeCodeSessionsCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                                // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.sessions.corrections metric with initial data.
+func (m *metricAnthropicClaudeCodeSessionsCorrections) init() {
+	m.data.SetName("anthropic.claude_code.sessions.corrections")
+	m.data.SetDescription("Decreases of `anthropic.claude_code.sessions`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.sessions` minus this is the API's current total.")
+	m.data.SetUnit("{session}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeSessionsCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeSessionsCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeSessionsCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeSessionsCorrections(cfg AnthropicClaudeCodeSessionsCorrectionsMetricConfig) metricAnthropicClaudeCodeSessionsCorrections {
+	m := metricAnthropicClaudeCodeSessionsCorrections{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -641,6 +989,67 @@ func newMetricAnthropicClaudeCodeTokens(cfg AnthropicClaudeCodeTokensMetricConfi
 	return m
 }
 
+type metricAnthropicClaudeCodeTokensCorrections struct {
+	data     pmetric.Metric                                   // data buffer for generated metric.
+	config   AnthropicClaudeCodeTokensCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                              // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.tokens.corrections metric with initial data.
+func (m *metricAnthropicClaudeCodeTokensCorrections) init() {
+	m.data.SetName("anthropic.claude_code.tokens.corrections")
+	m.data.SetDescription("Decreases of `anthropic.claude_code.tokens`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.tokens` minus this is the API's current total.")
+	m.data.SetUnit("{token}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeTokensCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, claudeCodeTokenTypeAttributeValue string, genAiTokenTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	dp.Attributes().PutStr("gen_ai.request.model", claudeCodeModelAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.token.type", claudeCodeTokenTypeAttributeValue)
+	dp.Attributes().PutStr("gen_ai.token.type", genAiTokenTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeTokensCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeTokensCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeTokensCorrections(cfg AnthropicClaudeCodeTokensCorrectionsMetricConfig) metricAnthropicClaudeCodeTokensCorrections {
+	m := metricAnthropicClaudeCodeTokensCorrections{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricAnthropicClaudeCodeToolActions struct {
 	data     pmetric.Metric                             // data buffer for generated metric.
 	config   AnthropicClaudeCodeToolActionsMetricConfig // metric config provided by user.
@@ -693,6 +1102,66 @@ func (m *metricAnthropicClaudeCodeToolActions) emit(metrics pmetric.MetricSlice)
 
 func newMetricAnthropicClaudeCodeToolActions(cfg AnthropicClaudeCodeToolActionsMetricConfig) metricAnthropicClaudeCodeToolActions {
 	m := metricAnthropicClaudeCodeToolActions{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicClaudeCodeToolActionsCorrections struct {
+	data     pmetric.Metric                                        // data buffer for generated metric.
+	config   AnthropicClaudeCodeToolActionsCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                                   // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.claude_code.tool_actions.corrections metric with initial data.
+func (m *metricAnthropicClaudeCodeToolActionsCorrections) init() {
+	m.data.SetName("anthropic.claude_code.tool_actions.corrections")
+	m.data.SetDescription("Decreases of `anthropic.claude_code.tool_actions`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.tool_actions` minus this is the API's current total.")
+	m.data.SetUnit("{action}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicClaudeCodeToolActionsCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, anthropicClaudeCodeToolAttributeValue string, anthropicClaudeCodeDecisionAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.claude_code.actor.type", anthropicClaudeCodeActorTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.terminal.type", anthropicClaudeCodeTerminalTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.tool", anthropicClaudeCodeToolAttributeValue)
+	dp.Attributes().PutStr("anthropic.claude_code.decision", anthropicClaudeCodeDecisionAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicClaudeCodeToolActionsCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicClaudeCodeToolActionsCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicClaudeCodeToolActionsCorrections(cfg AnthropicClaudeCodeToolActionsCorrectionsMetricConfig) metricAnthropicClaudeCodeToolActionsCorrections {
+	m := metricAnthropicClaudeCodeToolActionsCorrections{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -795,6 +1264,100 @@ func newMetricAnthropicCost(cfg AnthropicCostMetricConfig) metricAnthropicCost {
 	return m
 }
 
+type metricAnthropicCostCorrections struct {
+	data          pmetric.Metric                       // data buffer for generated metric.
+	config        AnthropicCostCorrectionsMetricConfig // metric config provided by user.
+	capacity      int                                  // max observed number of data points added to the metric.
+	aggDataPoints []float64                            // slice containing number of aggregated datapoints at each index
+}
+
+// init fills anthropic.cost.corrections metric with initial data.
+func (m *metricAnthropicCostCorrections) init() {
+	m.data.SetName("anthropic.cost.corrections")
+	m.data.SetDescription("Decreases of `anthropic.cost`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.cost` minus this is the API's current total.")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricAnthropicCostCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription) {
+		dp.Attributes().PutStr("anthropic.cost.description", anthropicCostDescriptionAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetDoubleValue(dpi.DoubleValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.DoubleValue() > val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.DoubleValue() < val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetDoubleValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicCostCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicCostCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetDoubleValue(m.data.Sum().DataPoints().At(i).DoubleValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicCostCorrections(cfg AnthropicCostCorrectionsMetricConfig) metricAnthropicCostCorrections {
+	m := metricAnthropicCostCorrections{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricAnthropicUsageTokens struct {
 	data     pmetric.Metric                   // data buffer for generated metric.
 	config   AnthropicUsageTokensMetricConfig // metric config provided by user.
@@ -845,6 +1408,64 @@ func (m *metricAnthropicUsageTokens) emit(metrics pmetric.MetricSlice) {
 
 func newMetricAnthropicUsageTokens(cfg AnthropicUsageTokensMetricConfig) metricAnthropicUsageTokens {
 	m := metricAnthropicUsageTokens{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicUsageTokensCorrections struct {
+	data     pmetric.Metric                              // data buffer for generated metric.
+	config   AnthropicUsageTokensCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                         // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.usage.tokens.corrections metric with initial data.
+func (m *metricAnthropicUsageTokensCorrections) init() {
+	m.data.SetName("anthropic.usage.tokens.corrections")
+	m.data.SetDescription("Decreases of `anthropic.usage.tokens`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.usage.tokens` minus this is the API's current total.")
+	m.data.SetUnit("{token}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicUsageTokensCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicTokenTypeAttributeValue string, genAiTokenTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.token.type", anthropicTokenTypeAttributeValue)
+	dp.Attributes().PutStr("gen_ai.token.type", genAiTokenTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicUsageTokensCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicUsageTokensCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicUsageTokensCorrections(cfg AnthropicUsageTokensCorrectionsMetricConfig) metricAnthropicUsageTokensCorrections {
+	m := metricAnthropicUsageTokensCorrections{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -909,26 +1530,92 @@ func newMetricAnthropicUsageWebSearchRequests(cfg AnthropicUsageWebSearchRequest
 	return m
 }
 
+type metricAnthropicUsageWebSearchRequestsCorrections struct {
+	data     pmetric.Metric                                         // data buffer for generated metric.
+	config   AnthropicUsageWebSearchRequestsCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                                    // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.usage.web_search.requests.corrections metric with initial data.
+func (m *metricAnthropicUsageWebSearchRequestsCorrections) init() {
+	m.data.SetName("anthropic.usage.web_search.requests.corrections")
+	m.data.SetDescription("Decreases of `anthropic.usage.web_search.requests`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.usage.web_search.requests` minus this is the API's current total.")
+	m.data.SetUnit("{request}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicUsageWebSearchRequestsCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicUsageWebSearchRequestsCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicUsageWebSearchRequestsCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicUsageWebSearchRequestsCorrections(cfg AnthropicUsageWebSearchRequestsCorrectionsMetricConfig) metricAnthropicUsageWebSearchRequestsCorrections {
+	m := metricAnthropicUsageWebSearchRequestsCorrections{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 // MetricsBuilder provides an interface for scrapers to report metrics while taking care of all the transformations
 // required to produce metric representation defined in metadata and user config.
 type MetricsBuilder struct {
-	config                                 MetricsBuilderConfig // config of the metrics builder.
-	startTime                              pcommon.Timestamp    // start time that will be applied to all recorded data points.
-	metricsCapacity                        int                  // maximum observed number of metrics per resource.
-	metricsBuffer                          pmetric.Metrics      // accumulates metrics data before emitting.
-	buildInfo                              component.BuildInfo  // contains version information.
-	resourceAttributeIncludeFilter         map[string]filter.Filter
-	resourceAttributeExcludeFilter         map[string]filter.Filter
-	metricAnthropicClaudeCodeCommits       metricAnthropicClaudeCodeCommits
-	metricAnthropicClaudeCodeEstimatedCost metricAnthropicClaudeCodeEstimatedCost
-	metricAnthropicClaudeCodeLinesOfCode   metricAnthropicClaudeCodeLinesOfCode
-	metricAnthropicClaudeCodePullRequests  metricAnthropicClaudeCodePullRequests
-	metricAnthropicClaudeCodeSessions      metricAnthropicClaudeCodeSessions
-	metricAnthropicClaudeCodeTokens        metricAnthropicClaudeCodeTokens
-	metricAnthropicClaudeCodeToolActions   metricAnthropicClaudeCodeToolActions
-	metricAnthropicCost                    metricAnthropicCost
-	metricAnthropicUsageTokens             metricAnthropicUsageTokens
-	metricAnthropicUsageWebSearchRequests  metricAnthropicUsageWebSearchRequests
+	config                                            MetricsBuilderConfig // config of the metrics builder.
+	startTime                                         pcommon.Timestamp    // start time that will be applied to all recorded data points.
+	metricsCapacity                                   int                  // maximum observed number of metrics per resource.
+	metricsBuffer                                     pmetric.Metrics      // accumulates metrics data before emitting.
+	buildInfo                                         component.BuildInfo  // contains version information.
+	resourceAttributeIncludeFilter                    map[string]filter.Filter
+	resourceAttributeExcludeFilter                    map[string]filter.Filter
+	metricAnthropicClaudeCodeCommits                  metricAnthropicClaudeCodeCommits
+	metricAnthropicClaudeCodeCommitsCorrections       metricAnthropicClaudeCodeCommitsCorrections
+	metricAnthropicClaudeCodeEstimatedCost            metricAnthropicClaudeCodeEstimatedCost
+	metricAnthropicClaudeCodeEstimatedCostCorrections metricAnthropicClaudeCodeEstimatedCostCorrections
+	metricAnthropicClaudeCodeLinesOfCode              metricAnthropicClaudeCodeLinesOfCode
+	metricAnthropicClaudeCodeLinesOfCodeCorrections   metricAnthropicClaudeCodeLinesOfCodeCorrections
+	metricAnthropicClaudeCodePullRequests             metricAnthropicClaudeCodePullRequests
+	metricAnthropicClaudeCodePullRequestsCorrections  metricAnthropicClaudeCodePullRequestsCorrections
+	metricAnthropicClaudeCodeSessions                 metricAnthropicClaudeCodeSessions
+	metricAnthropicClaudeCodeSessionsCorrections      metricAnthropicClaudeCodeSessionsCorrections
+	metricAnthropicClaudeCodeTokens                   metricAnthropicClaudeCodeTokens
+	metricAnthropicClaudeCodeTokensCorrections        metricAnthropicClaudeCodeTokensCorrections
+	metricAnthropicClaudeCodeToolActions              metricAnthropicClaudeCodeToolActions
+	metricAnthropicClaudeCodeToolActionsCorrections   metricAnthropicClaudeCodeToolActionsCorrections
+	metricAnthropicCost                               metricAnthropicCost
+	metricAnthropicCostCorrections                    metricAnthropicCostCorrections
+	metricAnthropicUsageTokens                        metricAnthropicUsageTokens
+	metricAnthropicUsageTokensCorrections             metricAnthropicUsageTokensCorrections
+	metricAnthropicUsageWebSearchRequests             metricAnthropicUsageWebSearchRequests
+	metricAnthropicUsageWebSearchRequestsCorrections  metricAnthropicUsageWebSearchRequestsCorrections
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -950,22 +1637,32 @@ func WithStartTime(startTime pcommon.Timestamp) MetricBuilderOption {
 }
 func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, options ...MetricBuilderOption) *MetricsBuilder {
 	mb := &MetricsBuilder{
-		config:                                 mbc,
-		startTime:                              pcommon.NewTimestampFromTime(time.Now()),
-		metricsBuffer:                          pmetric.NewMetrics(),
-		buildInfo:                              settings.BuildInfo,
-		metricAnthropicClaudeCodeCommits:       newMetricAnthropicClaudeCodeCommits(mbc.Metrics.AnthropicClaudeCodeCommits),
-		metricAnthropicClaudeCodeEstimatedCost: newMetricAnthropicClaudeCodeEstimatedCost(mbc.Metrics.AnthropicClaudeCodeEstimatedCost),
-		metricAnthropicClaudeCodeLinesOfCode:   newMetricAnthropicClaudeCodeLinesOfCode(mbc.Metrics.AnthropicClaudeCodeLinesOfCode),
-		metricAnthropicClaudeCodePullRequests:  newMetricAnthropicClaudeCodePullRequests(mbc.Metrics.AnthropicClaudeCodePullRequests),
-		metricAnthropicClaudeCodeSessions:      newMetricAnthropicClaudeCodeSessions(mbc.Metrics.AnthropicClaudeCodeSessions),
-		metricAnthropicClaudeCodeTokens:        newMetricAnthropicClaudeCodeTokens(mbc.Metrics.AnthropicClaudeCodeTokens),
-		metricAnthropicClaudeCodeToolActions:   newMetricAnthropicClaudeCodeToolActions(mbc.Metrics.AnthropicClaudeCodeToolActions),
-		metricAnthropicCost:                    newMetricAnthropicCost(mbc.Metrics.AnthropicCost),
-		metricAnthropicUsageTokens:             newMetricAnthropicUsageTokens(mbc.Metrics.AnthropicUsageTokens),
-		metricAnthropicUsageWebSearchRequests:  newMetricAnthropicUsageWebSearchRequests(mbc.Metrics.AnthropicUsageWebSearchRequests),
-		resourceAttributeIncludeFilter:         make(map[string]filter.Filter),
-		resourceAttributeExcludeFilter:         make(map[string]filter.Filter),
+		config:                           mbc,
+		startTime:                        pcommon.NewTimestampFromTime(time.Now()),
+		metricsBuffer:                    pmetric.NewMetrics(),
+		buildInfo:                        settings.BuildInfo,
+		metricAnthropicClaudeCodeCommits: newMetricAnthropicClaudeCodeCommits(mbc.Metrics.AnthropicClaudeCodeCommits),
+		metricAnthropicClaudeCodeCommitsCorrections:       newMetricAnthropicClaudeCodeCommitsCorrections(mbc.Metrics.AnthropicClaudeCodeCommitsCorrections),
+		metricAnthropicClaudeCodeEstimatedCost:            newMetricAnthropicClaudeCodeEstimatedCost(mbc.Metrics.AnthropicClaudeCodeEstimatedCost),
+		metricAnthropicClaudeCodeEstimatedCostCorrections: newMetricAnthropicClaudeCodeEstimatedCostCorrections(mbc.Metrics.AnthropicClaudeCodeEstimatedCostCorrections),
+		metricAnthropicClaudeCodeLinesOfCode:              newMetricAnthropicClaudeCodeLinesOfCode(mbc.Metrics.AnthropicClaudeCodeLinesOfCode),
+		metricAnthropicClaudeCodeLinesOfCodeCorrections:   newMetricAnthropicClaudeCodeLinesOfCodeCorrections(mbc.Metrics.AnthropicClaudeCodeLinesOfCodeCorrections),
+		metricAnthropicClaudeCodePullRequests:             newMetricAnthropicClaudeCodePullRequests(mbc.Metrics.AnthropicClaudeCodePullRequests),
+		metricAnthropicClaudeCodePullRequestsCorrections:  newMetricAnthropicClaudeCodePullRequestsCorrections(mbc.Metrics.AnthropicClaudeCodePullRequestsCorrections),
+		metricAnthropicClaudeCodeSessions:                 newMetricAnthropicClaudeCodeSessions(mbc.Metrics.AnthropicClaudeCodeSessions),
+		metricAnthropicClaudeCodeSessionsCorrections:      newMetricAnthropicClaudeCodeSessionsCorrections(mbc.Metrics.AnthropicClaudeCodeSessionsCorrections),
+		metricAnthropicClaudeCodeTokens:                   newMetricAnthropicClaudeCodeTokens(mbc.Metrics.AnthropicClaudeCodeTokens),
+		metricAnthropicClaudeCodeTokensCorrections:        newMetricAnthropicClaudeCodeTokensCorrections(mbc.Metrics.AnthropicClaudeCodeTokensCorrections),
+		metricAnthropicClaudeCodeToolActions:              newMetricAnthropicClaudeCodeToolActions(mbc.Metrics.AnthropicClaudeCodeToolActions),
+		metricAnthropicClaudeCodeToolActionsCorrections:   newMetricAnthropicClaudeCodeToolActionsCorrections(mbc.Metrics.AnthropicClaudeCodeToolActionsCorrections),
+		metricAnthropicCost:                               newMetricAnthropicCost(mbc.Metrics.AnthropicCost),
+		metricAnthropicCostCorrections:                    newMetricAnthropicCostCorrections(mbc.Metrics.AnthropicCostCorrections),
+		metricAnthropicUsageTokens:                        newMetricAnthropicUsageTokens(mbc.Metrics.AnthropicUsageTokens),
+		metricAnthropicUsageTokensCorrections:             newMetricAnthropicUsageTokensCorrections(mbc.Metrics.AnthropicUsageTokensCorrections),
+		metricAnthropicUsageWebSearchRequests:             newMetricAnthropicUsageWebSearchRequests(mbc.Metrics.AnthropicUsageWebSearchRequests),
+		metricAnthropicUsageWebSearchRequestsCorrections:  newMetricAnthropicUsageWebSearchRequestsCorrections(mbc.Metrics.AnthropicUsageWebSearchRequestsCorrections),
+		resourceAttributeIncludeFilter:                    make(map[string]filter.Filter),
+		resourceAttributeExcludeFilter:                    make(map[string]filter.Filter),
 	}
 	if mbc.ResourceAttributes.AnthropicOrganizationID.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["anthropic.organization.id"] = filter.CreateFilter(mbc.ResourceAttributes.AnthropicOrganizationID.MetricsInclude)
@@ -1073,15 +1770,25 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Scope().SetVersion(mb.buildInfo.Version)
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
 	mb.metricAnthropicClaudeCodeCommits.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeCommitsCorrections.emit(ils.Metrics())
 	mb.metricAnthropicClaudeCodeEstimatedCost.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeEstimatedCostCorrections.emit(ils.Metrics())
 	mb.metricAnthropicClaudeCodeLinesOfCode.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeLinesOfCodeCorrections.emit(ils.Metrics())
 	mb.metricAnthropicClaudeCodePullRequests.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodePullRequestsCorrections.emit(ils.Metrics())
 	mb.metricAnthropicClaudeCodeSessions.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeSessionsCorrections.emit(ils.Metrics())
 	mb.metricAnthropicClaudeCodeTokens.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeTokensCorrections.emit(ils.Metrics())
 	mb.metricAnthropicClaudeCodeToolActions.emit(ils.Metrics())
+	mb.metricAnthropicClaudeCodeToolActionsCorrections.emit(ils.Metrics())
 	mb.metricAnthropicCost.emit(ils.Metrics())
+	mb.metricAnthropicCostCorrections.emit(ils.Metrics())
 	mb.metricAnthropicUsageTokens.emit(ils.Metrics())
+	mb.metricAnthropicUsageTokensCorrections.emit(ils.Metrics())
 	mb.metricAnthropicUsageWebSearchRequests.emit(ils.Metrics())
+	mb.metricAnthropicUsageWebSearchRequestsCorrections.emit(ils.Metrics())
 
 	for _, op := range options {
 		op.apply(rm)
@@ -1118,9 +1825,19 @@ func (mb *MetricsBuilder) RecordAnthropicClaudeCodeCommitsDataPoint(ts pcommon.T
 	mb.metricAnthropicClaudeCodeCommits.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
 }
 
+// RecordAnthropicClaudeCodeCommitsCorrectionsDataPoint adds a data point to anthropic.claude_code.commits.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeCommitsCorrectionsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeCommitsCorrections.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
+}
+
 // RecordAnthropicClaudeCodeEstimatedCostDataPoint adds a data point to anthropic.claude_code.estimated_cost metric.
 func (mb *MetricsBuilder) RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts pcommon.Timestamp, val float64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, options ...MetricAttributeOption) {
 	mb.metricAnthropicClaudeCodeEstimatedCost.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, claudeCodeModelAttributeValue, options...)
+}
+
+// RecordAnthropicClaudeCodeEstimatedCostCorrectionsDataPoint adds a data point to anthropic.claude_code.estimated_cost.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeEstimatedCostCorrectionsDataPoint(ts pcommon.Timestamp, val float64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeEstimatedCostCorrections.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, claudeCodeModelAttributeValue, options...)
 }
 
 // RecordAnthropicClaudeCodeLinesOfCodeDataPoint adds a data point to anthropic.claude_code.lines_of_code metric.
@@ -1128,9 +1845,19 @@ func (mb *MetricsBuilder) RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts pcomm
 	mb.metricAnthropicClaudeCodeLinesOfCode.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, anthropicClaudeCodeLinesTypeAttributeValue.String(), options...)
 }
 
+// RecordAnthropicClaudeCodeLinesOfCodeCorrectionsDataPoint adds a data point to anthropic.claude_code.lines_of_code.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeLinesOfCodeCorrectionsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, anthropicClaudeCodeLinesTypeAttributeValue AttributeAnthropicClaudeCodeLinesType, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeLinesOfCodeCorrections.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, anthropicClaudeCodeLinesTypeAttributeValue.String(), options...)
+}
+
 // RecordAnthropicClaudeCodePullRequestsDataPoint adds a data point to anthropic.claude_code.pull_requests metric.
 func (mb *MetricsBuilder) RecordAnthropicClaudeCodePullRequestsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
 	mb.metricAnthropicClaudeCodePullRequests.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
+}
+
+// RecordAnthropicClaudeCodePullRequestsCorrectionsDataPoint adds a data point to anthropic.claude_code.pull_requests.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodePullRequestsCorrectionsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodePullRequestsCorrections.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
 }
 
 // RecordAnthropicClaudeCodeSessionsDataPoint adds a data point to anthropic.claude_code.sessions metric.
@@ -1138,9 +1865,19 @@ func (mb *MetricsBuilder) RecordAnthropicClaudeCodeSessionsDataPoint(ts pcommon.
 	mb.metricAnthropicClaudeCodeSessions.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
 }
 
+// RecordAnthropicClaudeCodeSessionsCorrectionsDataPoint adds a data point to anthropic.claude_code.sessions.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeSessionsCorrectionsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeSessionsCorrections.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, options...)
+}
+
 // RecordAnthropicClaudeCodeTokensDataPoint adds a data point to anthropic.claude_code.tokens metric.
 func (mb *MetricsBuilder) RecordAnthropicClaudeCodeTokensDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, claudeCodeTokenTypeAttributeValue AttributeClaudeCodeTokenType, genAiTokenTypeAttributeValue AttributeGenAiTokenType, options ...MetricAttributeOption) {
 	mb.metricAnthropicClaudeCodeTokens.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, claudeCodeModelAttributeValue, claudeCodeTokenTypeAttributeValue.String(), genAiTokenTypeAttributeValue.String(), options...)
+}
+
+// RecordAnthropicClaudeCodeTokensCorrectionsDataPoint adds a data point to anthropic.claude_code.tokens.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeTokensCorrectionsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, claudeCodeModelAttributeValue string, claudeCodeTokenTypeAttributeValue AttributeClaudeCodeTokenType, genAiTokenTypeAttributeValue AttributeGenAiTokenType, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeTokensCorrections.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, claudeCodeModelAttributeValue, claudeCodeTokenTypeAttributeValue.String(), genAiTokenTypeAttributeValue.String(), options...)
 }
 
 // RecordAnthropicClaudeCodeToolActionsDataPoint adds a data point to anthropic.claude_code.tool_actions metric.
@@ -1148,9 +1885,19 @@ func (mb *MetricsBuilder) RecordAnthropicClaudeCodeToolActionsDataPoint(ts pcomm
 	mb.metricAnthropicClaudeCodeToolActions.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, anthropicClaudeCodeToolAttributeValue, anthropicClaudeCodeDecisionAttributeValue.String(), options...)
 }
 
+// RecordAnthropicClaudeCodeToolActionsCorrectionsDataPoint adds a data point to anthropic.claude_code.tool_actions.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicClaudeCodeToolActionsCorrectionsDataPoint(ts pcommon.Timestamp, val int64, anthropicClaudeCodeActorTypeAttributeValue string, anthropicClaudeCodeTerminalTypeAttributeValue string, anthropicClaudeCodeToolAttributeValue string, anthropicClaudeCodeDecisionAttributeValue AttributeAnthropicClaudeCodeDecision, options ...MetricAttributeOption) {
+	mb.metricAnthropicClaudeCodeToolActionsCorrections.recordDataPoint(mb.startTime, ts, val, anthropicClaudeCodeActorTypeAttributeValue, anthropicClaudeCodeTerminalTypeAttributeValue, anthropicClaudeCodeToolAttributeValue, anthropicClaudeCodeDecisionAttributeValue.String(), options...)
+}
+
 // RecordAnthropicCostDataPoint adds a data point to anthropic.cost metric.
 func (mb *MetricsBuilder) RecordAnthropicCostDataPoint(ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
 	mb.metricAnthropicCost.recordDataPoint(mb.startTime, ts, val, anthropicCostDescriptionAttributeValue, options...)
+}
+
+// RecordAnthropicCostCorrectionsDataPoint adds a data point to anthropic.cost.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicCostCorrectionsDataPoint(ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicCostCorrections.recordDataPoint(mb.startTime, ts, val, anthropicCostDescriptionAttributeValue, options...)
 }
 
 // RecordAnthropicUsageTokensDataPoint adds a data point to anthropic.usage.tokens metric.
@@ -1158,9 +1905,19 @@ func (mb *MetricsBuilder) RecordAnthropicUsageTokensDataPoint(ts pcommon.Timesta
 	mb.metricAnthropicUsageTokens.recordDataPoint(mb.startTime, ts, val, anthropicTokenTypeAttributeValue.String(), genAiTokenTypeAttributeValue.String(), options...)
 }
 
+// RecordAnthropicUsageTokensCorrectionsDataPoint adds a data point to anthropic.usage.tokens.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicUsageTokensCorrectionsDataPoint(ts pcommon.Timestamp, val int64, anthropicTokenTypeAttributeValue AttributeAnthropicTokenType, genAiTokenTypeAttributeValue AttributeGenAiTokenType, options ...MetricAttributeOption) {
+	mb.metricAnthropicUsageTokensCorrections.recordDataPoint(mb.startTime, ts, val, anthropicTokenTypeAttributeValue.String(), genAiTokenTypeAttributeValue.String(), options...)
+}
+
 // RecordAnthropicUsageWebSearchRequestsDataPoint adds a data point to anthropic.usage.web_search.requests metric.
 func (mb *MetricsBuilder) RecordAnthropicUsageWebSearchRequestsDataPoint(ts pcommon.Timestamp, val int64, options ...MetricAttributeOption) {
 	mb.metricAnthropicUsageWebSearchRequests.recordDataPoint(mb.startTime, ts, val, options...)
+}
+
+// RecordAnthropicUsageWebSearchRequestsCorrectionsDataPoint adds a data point to anthropic.usage.web_search.requests.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicUsageWebSearchRequestsCorrectionsDataPoint(ts pcommon.Timestamp, val int64, options ...MetricAttributeOption) {
+	mb.metricAnthropicUsageWebSearchRequestsCorrections.recordDataPoint(mb.startTime, ts, val, options...)
 }
 
 // Reset resets metrics builder to its initial state. It should be used when external metrics source is restarted,

@@ -68,6 +68,7 @@ func TestMetricsBuilder(t *testing.T) {
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
 			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
 			aggMap["anthropic.cost"] = mb.metricAnthropicCost.config.AggregationStrategy
+			aggMap["anthropic.cost.corrections"] = mb.metricAnthropicCostCorrections.config.AggregationStrategy
 
 			expectedWarnings := 0
 			if tt.metricsSet != testDataSetReag {
@@ -78,37 +79,70 @@ func TestMetricsBuilder(t *testing.T) {
 			allMetricsCount := 0
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			mb.RecordAnthropicClaudeCodeCommitsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "claude_code_model-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			mb.RecordAnthropicClaudeCodeCommitsCorrectionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", AttributeAnthropicClaudeCodeLinesTypeAdded, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			mb.RecordAnthropicClaudeCodeEstimatedCostDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "claude_code_model-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			mb.RecordAnthropicClaudeCodeEstimatedCostCorrectionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "claude_code_model-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			mb.RecordAnthropicClaudeCodeLinesOfCodeDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", AttributeAnthropicClaudeCodeLinesTypeAdded, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "claude_code_model-val", AttributeClaudeCodeTokenTypeInput, AttributeGenAiTokenTypeInput, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			mb.RecordAnthropicClaudeCodeLinesOfCodeCorrectionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", AttributeAnthropicClaudeCodeLinesTypeAdded, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "anthropic.claude_code.tool-val", AttributeAnthropicClaudeCodeDecisionAccepted, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"))
+			mb.RecordAnthropicClaudeCodePullRequestsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicCostDataPoint(ts, 1, "anthropic.cost.description-val", WithAnthropicCostTypeMetricAttribute("anthropic.cost.type-val"), WithCostTokenTypeMetricAttribute("cost_token_type-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			mb.RecordAnthropicClaudeCodePullRequestsCorrectionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeSessionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeSessionsCorrectionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeTokensDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "claude_code_model-val", AttributeClaudeCodeTokenTypeInput, AttributeGenAiTokenTypeInput, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeTokensCorrectionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "claude_code_model-val", AttributeClaudeCodeTokenTypeInput, AttributeGenAiTokenTypeInput, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeToolActionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "anthropic.claude_code.tool-val", AttributeAnthropicClaudeCodeDecisionAccepted, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicClaudeCodeToolActionsCorrectionsDataPoint(ts, 1, "anthropic.claude_code.actor.type-val", "anthropic.claude_code.terminal.type-val", "anthropic.claude_code.tool-val", AttributeAnthropicClaudeCodeDecisionAccepted, WithAnthropicClaudeCodeActorMetricAttribute("anthropic.claude_code.actor-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicCostDataPoint(ts, 1, "anthropic.cost.description-val", WithAnthropicCostTypeMetricAttribute("anthropic.cost.type-val"), WithCostTokenTypeMetricAttribute("cost_token_type-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithOtelMetricOverflowMetricAttribute(true))
 			if tt.name == "reaggregate_set" {
-				mb.RecordAnthropicCostDataPoint(ts, 3, "anthropic.cost.description-val-2", WithAnthropicCostTypeMetricAttribute("anthropic.cost.type-val"), WithCostTokenTypeMetricAttribute("cost_token_type-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+				mb.RecordAnthropicCostDataPoint(ts, 3, "anthropic.cost.description-val-2", WithAnthropicCostTypeMetricAttribute("anthropic.cost.type-val"), WithCostTokenTypeMetricAttribute("cost_token_type-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithOtelMetricOverflowMetricAttribute(true))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicUsageTokensDataPoint(ts, 1, AttributeAnthropicTokenTypeUncachedInputTokens, AttributeGenAiTokenTypeInput, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			mb.RecordAnthropicCostCorrectionsDataPoint(ts, 1, "anthropic.cost.description-val", WithAnthropicCostTypeMetricAttribute("anthropic.cost.type-val"), WithCostTokenTypeMetricAttribute("cost_token_type-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithOtelMetricOverflowMetricAttribute(true))
+			if tt.name == "reaggregate_set" {
+				mb.RecordAnthropicCostCorrectionsDataPoint(ts, 3, "anthropic.cost.description-val-2", WithAnthropicCostTypeMetricAttribute("anthropic.cost.type-val"), WithCostTokenTypeMetricAttribute("cost_token_type-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithOtelMetricOverflowMetricAttribute(true))
+			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, 1, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			mb.RecordAnthropicUsageTokensDataPoint(ts, 1, AttributeAnthropicTokenTypeUncachedInputTokens, AttributeGenAiTokenTypeInput, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicUsageTokensCorrectionsDataPoint(ts, 1, AttributeAnthropicTokenTypeUncachedInputTokens, AttributeGenAiTokenTypeInput, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, 1, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithOtelMetricOverflowMetricAttribute(true))
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordAnthropicUsageWebSearchRequestsCorrectionsDataPoint(ts, 1, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithOtelMetricOverflowMetricAttribute(true))
 
 			rb := mb.NewResourceBuilder()
 			rb.SetAnthropicOrganizationID("anthropic.organization.id-val")
@@ -121,6 +155,7 @@ func TestMetricsBuilder(t *testing.T) {
 			metrics := mb.Emit(WithResource(res))
 			if tt.name == "reaggregate_set" {
 				assert.Empty(t, mb.metricAnthropicCost.aggDataPoints)
+				assert.Empty(t, mb.metricAnthropicCostCorrections.aggDataPoints)
 			}
 
 			if tt.expectEmpty {
@@ -171,6 +206,35 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.claude_code.commits.corrections":
+					assert.False(t, validatedMetrics["anthropic.claude_code.commits.corrections"], "Found a duplicate in the metrics slice: anthropic.claude_code.commits.corrections")
+					validatedMetrics["anthropic.claude_code.commits.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.claude_code.commits`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.commits` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{commit}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				case "anthropic.claude_code.estimated_cost":
 					assert.False(t, validatedMetrics["anthropic.claude_code.estimated_cost"], "Found a duplicate in the metrics slice: anthropic.claude_code.estimated_cost")
 					validatedMetrics["anthropic.claude_code.estimated_cost"] = true
@@ -197,6 +261,38 @@ func TestMetricsBuilder(t *testing.T) {
 					claudeCodeModelAttrVal, ok := dp.Attributes().Get("gen_ai.request.model")
 					assert.True(t, ok)
 					assert.Equal(t, "claude_code_model-val", claudeCodeModelAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.claude_code.estimated_cost.corrections":
+					assert.False(t, validatedMetrics["anthropic.claude_code.estimated_cost.corrections"], "Found a duplicate in the metrics slice: anthropic.claude_code.estimated_cost.corrections")
+					validatedMetrics["anthropic.claude_code.estimated_cost.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.claude_code.estimated_cost`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.estimated_cost` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{USD}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					claudeCodeModelAttrVal, ok := dp.Attributes().Get("gen_ai.request.model")
+					assert.True(t, ok)
+					assert.Equal(t, "claude_code_model-val", claudeCodeModelAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				case "anthropic.claude_code.lines_of_code":
 					assert.False(t, validatedMetrics["anthropic.claude_code.lines_of_code"], "Found a duplicate in the metrics slice: anthropic.claude_code.lines_of_code")
 					validatedMetrics["anthropic.claude_code.lines_of_code"] = true
@@ -223,6 +319,38 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicClaudeCodeLinesTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.lines.type")
 					assert.True(t, ok)
 					assert.Equal(t, "added", anthropicClaudeCodeLinesTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.claude_code.lines_of_code.corrections":
+					assert.False(t, validatedMetrics["anthropic.claude_code.lines_of_code.corrections"], "Found a duplicate in the metrics slice: anthropic.claude_code.lines_of_code.corrections")
+					validatedMetrics["anthropic.claude_code.lines_of_code.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.claude_code.lines_of_code`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.lines_of_code` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{line}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					anthropicClaudeCodeLinesTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.lines.type")
+					assert.True(t, ok)
+					assert.Equal(t, "added", anthropicClaudeCodeLinesTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				case "anthropic.claude_code.pull_requests":
 					assert.False(t, validatedMetrics["anthropic.claude_code.pull_requests"], "Found a duplicate in the metrics slice: anthropic.claude_code.pull_requests")
 					validatedMetrics["anthropic.claude_code.pull_requests"] = true
@@ -246,6 +374,35 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.claude_code.pull_requests.corrections":
+					assert.False(t, validatedMetrics["anthropic.claude_code.pull_requests.corrections"], "Found a duplicate in the metrics slice: anthropic.claude_code.pull_requests.corrections")
+					validatedMetrics["anthropic.claude_code.pull_requests.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.claude_code.pull_requests`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.pull_requests` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{pull_request}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				case "anthropic.claude_code.sessions":
 					assert.False(t, validatedMetrics["anthropic.claude_code.sessions"], "Found a duplicate in the metrics slice: anthropic.claude_code.sessions")
 					validatedMetrics["anthropic.claude_code.sessions"] = true
@@ -269,6 +426,35 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.claude_code.sessions.corrections":
+					assert.False(t, validatedMetrics["anthropic.claude_code.sessions.corrections"], "Found a duplicate in the metrics slice: anthropic.claude_code.sessions.corrections")
+					validatedMetrics["anthropic.claude_code.sessions.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.claude_code.sessions`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.sessions` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{session}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				case "anthropic.claude_code.tokens":
 					assert.False(t, validatedMetrics["anthropic.claude_code.tokens"], "Found a duplicate in the metrics slice: anthropic.claude_code.tokens")
 					validatedMetrics["anthropic.claude_code.tokens"] = true
@@ -301,6 +487,44 @@ func TestMetricsBuilder(t *testing.T) {
 					genAiTokenTypeAttrVal, ok := dp.Attributes().Get("gen_ai.token.type")
 					assert.True(t, ok)
 					assert.Equal(t, "input", genAiTokenTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.claude_code.tokens.corrections":
+					assert.False(t, validatedMetrics["anthropic.claude_code.tokens.corrections"], "Found a duplicate in the metrics slice: anthropic.claude_code.tokens.corrections")
+					validatedMetrics["anthropic.claude_code.tokens.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.claude_code.tokens`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.tokens` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{token}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					claudeCodeModelAttrVal, ok := dp.Attributes().Get("gen_ai.request.model")
+					assert.True(t, ok)
+					assert.Equal(t, "claude_code_model-val", claudeCodeModelAttrVal.Str())
+					claudeCodeTokenTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.token.type")
+					assert.True(t, ok)
+					assert.Equal(t, "input", claudeCodeTokenTypeAttrVal.Str())
+					genAiTokenTypeAttrVal, ok := dp.Attributes().Get("gen_ai.token.type")
+					assert.True(t, ok)
+					assert.Equal(t, "input", genAiTokenTypeAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				case "anthropic.claude_code.tool_actions":
 					assert.False(t, validatedMetrics["anthropic.claude_code.tool_actions"], "Found a duplicate in the metrics slice: anthropic.claude_code.tool_actions")
 					validatedMetrics["anthropic.claude_code.tool_actions"] = true
@@ -330,6 +554,41 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicClaudeCodeDecisionAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.decision")
 					assert.True(t, ok)
 					assert.Equal(t, "accepted", anthropicClaudeCodeDecisionAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.claude_code.tool_actions.corrections":
+					assert.False(t, validatedMetrics["anthropic.claude_code.tool_actions.corrections"], "Found a duplicate in the metrics slice: anthropic.claude_code.tool_actions.corrections")
+					validatedMetrics["anthropic.claude_code.tool_actions.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.claude_code.tool_actions`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.claude_code.tool_actions` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{action}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicClaudeCodeActorAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor-val", anthropicClaudeCodeActorAttrVal.Str())
+					anthropicClaudeCodeActorTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.actor.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.actor.type-val", anthropicClaudeCodeActorTypeAttrVal.Str())
+					anthropicClaudeCodeTerminalTypeAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.terminal.type")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.terminal.type-val", anthropicClaudeCodeTerminalTypeAttrVal.Str())
+					anthropicClaudeCodeToolAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.tool")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.claude_code.tool-val", anthropicClaudeCodeToolAttrVal.Str())
+					anthropicClaudeCodeDecisionAttrVal, ok := dp.Attributes().Get("anthropic.claude_code.decision")
+					assert.True(t, ok)
+					assert.Equal(t, "accepted", anthropicClaudeCodeDecisionAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				case "anthropic.cost":
 					if tt.name != "reaggregate_set" {
 						assert.False(t, validatedMetrics["anthropic.cost"], "Found a duplicate in the metrics slice: anthropic.cost")
@@ -360,6 +619,9 @@ func TestMetricsBuilder(t *testing.T) {
 						anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
 						assert.True(t, ok)
 						assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+						otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+						assert.True(t, ok)
+						assert.True(t, otelMetricOverflowAttrVal.Bool())
 					} else {
 						assert.False(t, validatedMetrics["anthropic.cost"], "Found a duplicate in the metrics slice: anthropic.cost")
 						validatedMetrics["anthropic.cost"] = true
@@ -374,6 +636,65 @@ func TestMetricsBuilder(t *testing.T) {
 						assert.Equal(t, ts, dp.Timestamp())
 						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
 						switch aggMap["anthropic.cost"] {
+						case "sum":
+							assert.InDelta(t, float64(4), dp.DoubleValue(), 0.01)
+						case "avg":
+							assert.InDelta(t, float64(2), dp.DoubleValue(), 0.01)
+						case "min":
+							assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						case "max":
+							assert.InDelta(t, float64(3), dp.DoubleValue(), 0.01)
+						}
+						_, ok := dp.Attributes().Get("anthropic.cost.description")
+						assert.False(t, ok)
+					}
+				case "anthropic.cost.corrections":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["anthropic.cost.corrections"], "Found a duplicate in the metrics slice: anthropic.cost.corrections")
+						validatedMetrics["anthropic.cost.corrections"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Decreases of `anthropic.cost`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.cost` minus this is the API's current total.", mi.Description())
+						assert.Equal(t, "{USD}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						anthropicCostTypeAttrVal, ok := dp.Attributes().Get("anthropic.cost.type")
+						assert.True(t, ok)
+						assert.Equal(t, "anthropic.cost.type-val", anthropicCostTypeAttrVal.Str())
+						costTokenTypeAttrVal, ok := dp.Attributes().Get("anthropic.token.type")
+						assert.True(t, ok)
+						assert.Equal(t, "cost_token_type-val", costTokenTypeAttrVal.Str())
+						anthropicServiceTierAttrVal, ok := dp.Attributes().Get("anthropic.service_tier")
+						assert.True(t, ok)
+						assert.Equal(t, "anthropic.service_tier-val", anthropicServiceTierAttrVal.Str())
+						anthropicContextWindowAttrVal, ok := dp.Attributes().Get("anthropic.context_window")
+						assert.True(t, ok)
+						assert.Equal(t, "anthropic.context_window-val", anthropicContextWindowAttrVal.Str())
+						anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
+						assert.True(t, ok)
+						assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+						otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+						assert.True(t, ok)
+						assert.True(t, otelMetricOverflowAttrVal.Bool())
+					} else {
+						assert.False(t, validatedMetrics["anthropic.cost.corrections"], "Found a duplicate in the metrics slice: anthropic.cost.corrections")
+						validatedMetrics["anthropic.cost.corrections"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Decreases of `anthropic.cost`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.cost` minus this is the API's current total.", mi.Description())
+						assert.Equal(t, "{USD}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						switch aggMap["anthropic.cost.corrections"] {
 						case "sum":
 							assert.InDelta(t, float64(4), dp.DoubleValue(), 0.01)
 						case "avg":
@@ -421,6 +742,47 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.usage.tokens.corrections":
+					assert.False(t, validatedMetrics["anthropic.usage.tokens.corrections"], "Found a duplicate in the metrics slice: anthropic.usage.tokens.corrections")
+					validatedMetrics["anthropic.usage.tokens.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.usage.tokens`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.usage.tokens` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{token}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicTokenTypeAttrVal, ok := dp.Attributes().Get("anthropic.token.type")
+					assert.True(t, ok)
+					assert.Equal(t, "uncached_input_tokens", anthropicTokenTypeAttrVal.Str())
+					genAiTokenTypeAttrVal, ok := dp.Attributes().Get("gen_ai.token.type")
+					assert.True(t, ok)
+					assert.Equal(t, "input", genAiTokenTypeAttrVal.Str())
+					anthropicAPIKeyIDAttrVal, ok := dp.Attributes().Get("anthropic.api_key.id")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.api_key.id-val", anthropicAPIKeyIDAttrVal.Str())
+					anthropicAPIKeyNameAttrVal, ok := dp.Attributes().Get("anthropic.api_key.name")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.api_key.name-val", anthropicAPIKeyNameAttrVal.Str())
+					anthropicServiceTierAttrVal, ok := dp.Attributes().Get("anthropic.service_tier")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.service_tier-val", anthropicServiceTierAttrVal.Str())
+					anthropicContextWindowAttrVal, ok := dp.Attributes().Get("anthropic.context_window")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.context_window-val", anthropicContextWindowAttrVal.Str())
+					anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				case "anthropic.usage.web_search.requests":
 					assert.False(t, validatedMetrics["anthropic.usage.web_search.requests"], "Found a duplicate in the metrics slice: anthropic.usage.web_search.requests")
 					validatedMetrics["anthropic.usage.web_search.requests"] = true
@@ -450,6 +812,41 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
+				case "anthropic.usage.web_search.requests.corrections":
+					assert.False(t, validatedMetrics["anthropic.usage.web_search.requests.corrections"], "Found a duplicate in the metrics slice: anthropic.usage.web_search.requests.corrections")
+					validatedMetrics["anthropic.usage.web_search.requests.corrections"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Decreases of `anthropic.usage.web_search.requests`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.usage.web_search.requests` minus this is the API's current total.", mi.Description())
+					assert.Equal(t, "{request}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					anthropicAPIKeyIDAttrVal, ok := dp.Attributes().Get("anthropic.api_key.id")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.api_key.id-val", anthropicAPIKeyIDAttrVal.Str())
+					anthropicAPIKeyNameAttrVal, ok := dp.Attributes().Get("anthropic.api_key.name")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.api_key.name-val", anthropicAPIKeyNameAttrVal.Str())
+					anthropicServiceTierAttrVal, ok := dp.Attributes().Get("anthropic.service_tier")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.service_tier-val", anthropicServiceTierAttrVal.Str())
+					anthropicContextWindowAttrVal, ok := dp.Attributes().Get("anthropic.context_window")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.context_window-val", anthropicContextWindowAttrVal.Str())
+					anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+					otelMetricOverflowAttrVal, ok := dp.Attributes().Get("otel.metric.overflow")
+					assert.True(t, ok)
+					assert.True(t, otelMetricOverflowAttrVal.Bool())
 				}
 			}
 		})

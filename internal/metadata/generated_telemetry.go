@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	meter                                 metric.Meter
 	mu                                    sync.Mutex
 	registrations                         []metric.Registration
+	AnthropicUsageAuditDifference         metric.Int64Counter
 	AnthropicUsageBucketsRevised          metric.Int64Counter
 	AnthropicUsageCheckpointWriteFailures metric.Int64Counter
 	AnthropicUsageLag                     metric.Float64ObservableGauge
@@ -37,6 +38,7 @@ type TelemetryBuilder struct {
 	AnthropicUsageRequests                metric.Int64Counter
 	AnthropicUsageRetries                 metric.Int64Counter
 	AnthropicUsageRows                    metric.Int64Counter
+	AnthropicUsageSeriesOverflow          metric.Int64Counter
 	AnthropicUsageSkipped                 metric.Int64Counter
 }
 
@@ -109,6 +111,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.AnthropicUsageAuditDifference, err = builder.meter.Int64Counter(
+		"otelcol_anthropic_usage_audit_difference",
+		metric.WithDescription("Series values that an audit (a coarse re-read of the settled past) found different from what was counted: increases are exported as late data, decreases in the `.corrections` metrics. [Development]"),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.AnthropicUsageBucketsRevised, err = builder.meter.Int64Counter(
 		"otelcol_anthropic_usage_buckets_revised",
 		metric.WithDescription("Buckets that had been counted before and grew when read again (late data seen). [Development]"),
@@ -160,6 +168,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.AnthropicUsageRows, err = builder.meter.Int64Counter(
 		"otelcol_anthropic_usage_rows",
 		metric.WithDescription("Report rows (or Claude Code records) read. [Development]"),
+		metric.WithUnit("{row}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AnthropicUsageSeriesOverflow, err = builder.meter.Int64Counter(
+		"otelcol_anthropic_usage_series_overflow",
+		metric.WithDescription("Rows of new series beyond `max_series`, counted in the report's overflow series (`otel.metric.overflow=true`) instead of a series of their own. [Development]"),
 		metric.WithUnit("{row}"),
 	)
 	errs = errors.Join(errs, err)

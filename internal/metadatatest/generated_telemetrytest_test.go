@@ -28,6 +28,7 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	tb.AnthropicUsageAuditDifference.Add(context.Background(), 1)
 	tb.AnthropicUsageBucketsRevised.Add(context.Background(), 1)
 	tb.AnthropicUsageCheckpointWriteFailures.Add(context.Background(), 1)
 	tb.AnthropicUsagePages.Add(context.Background(), 1)
@@ -35,7 +36,11 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AnthropicUsageRequests.Add(context.Background(), 1)
 	tb.AnthropicUsageRetries.Add(context.Background(), 1)
 	tb.AnthropicUsageRows.Add(context.Background(), 1)
+	tb.AnthropicUsageSeriesOverflow.Add(context.Background(), 1)
 	tb.AnthropicUsageSkipped.Add(context.Background(), 1)
+	AssertEqualAnthropicUsageAuditDifference(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualAnthropicUsageBucketsRevised(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -61,6 +66,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAnthropicUsageRows(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAnthropicUsageSeriesOverflow(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAnthropicUsageSkipped(t, testTel,

@@ -147,6 +147,9 @@ func (b *bufferWriter) Write(p []byte) (int, error) { return b.buf.Write(p) }
 func (s *Simulator) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := s.newRequestID()
 	w.Header().Set("request-id", rid)
+	// The API's clock, which the receiver's finality follows: the
+	// simulator's, fake in tests.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveSide(w, r, rid)
 		return

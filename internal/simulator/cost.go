@@ -120,7 +120,7 @@ func (s *Simulator) aggregateCost(spec costSpec, spans []span, final bool, tNs i
 	if len(spans) == 0 {
 		return nil
 	}
-	ev := evaluator{seed: s.seed, freezeMin: s.freezeMinute()}
+	ev := s.evaluator(final, tNs)
 	cut := int64(noFreeze)
 	if !final {
 		cut = floorDiv(tNs-int64(s.opts.CostSettle), int64(time.Minute))

@@ -204,6 +204,8 @@ func minuteCum(seed uint64, s *series, h int64, cum *[61]int64) {
 type evaluator struct {
 	seed      uint64
 	freezeMin int64 // minutes starting at or after this are 0
+	revisions Revisions
+	revisedBy int64 // revisions visible at this clock time (ns) are applied
 	s         *series
 	h         int64
 	hOK       bool
@@ -222,8 +224,27 @@ func (e *evaluator) hour(h int64) bool {
 	if !e.valid || e.h != h {
 		e.h, e.valid, e.hasCum = h, true, false
 		e.hTot, e.hOK = hourTotals(e.seed, e.s, h)
+		if e.hOK && e.revised(h) {
+			up := hash4(e.seed, e.s.Key, uint64(h), 201)%2 == 0
+			for c := range e.hTot {
+				if up {
+					e.hTot[c] += e.hTot[c] / 2
+				} else {
+					e.hTot[c] /= 2
+				}
+			}
+		}
 	}
 	return e.hOK
+}
+
+// revised reports whether hour h of the series is revised by revisedBy.
+func (e *evaluator) revised(h int64) bool {
+	r := e.revisions
+	if r.Every <= 0 || hash4(e.seed, e.s.Key, uint64(h), 200)%uint64(r.Every) != 0 {
+		return false
+	}
+	return (h+1)*int64(time.Hour)+int64(r.After) <= e.revisedBy
 }
 
 func (e *evaluator) ensureCum() {

@@ -474,3 +474,49 @@ func toTruth(recs []adminapi.ClaudeCodeRecord) []ClaudeCodeTruthRow {
 	}
 	return out
 }
+
+// With revisions, an hour long settled changes once more, up for some
+// series and down for others, at the hour's end plus After; the truth is
+// the revised values, and a read after every revision equals it.
+func TestRevisionsAfterTheWindow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Revisions: Revisions{Every: 3, After: 30 * time.Hour}})
+	groups := []string{"workspace_id", "model", "api_key_id"}
+	from := testStart.Add(-3 * 24 * time.Hour).Truncate(24 * time.Hour)
+	to := from.Add(24 * time.Hour)
+	truth := truthMap(e.sim.TruthUsage(TruthQuery{StartingAt: from, EndingAt: to, GroupBy: groups}), groups)
+	read := func() map[string]usageTotals {
+		q := vals("starting_at", rfc(from), "ending_at", rfc(to), "bucket_width", "1h", "limit", "24")
+		q["group_by[]"] = groups
+		out := map[string]usageTotals{}
+		for _, b := range e.readAllUsage(q) {
+			for _, r := range b.Results {
+				tot := out[usageKey(r, groups)]
+				tot.add(totalsOf(r))
+				out[usageKey(r, groups)] = tot
+			}
+		}
+		return out
+	}
+	// Settled, but the revisions of these hours are not due until 30 h
+	// after each: some series differ from the truth both ways.
+	e.clock.Set(to.Add(time.Hour))
+	before := read()
+	up, down := 0, 0
+	for k, want := range truth {
+		got := before[k]
+		for c := range want {
+			switch {
+			case got[c] < want[c]:
+				up++
+			case got[c] > want[c]:
+				down++
+			}
+		}
+	}
+	t.Logf("%d series, %d values revised up, %d down", len(truth), up, down)
+	require.Positive(t, up, "some series are revised up")
+	require.Positive(t, down, "some series are revised down")
+	e.clock.Set(to.Add(30*time.Hour + time.Minute))
+	require.Equal(t, truth, read(), "after the revisions, the API says the truth")
+}

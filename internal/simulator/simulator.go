@@ -29,6 +29,11 @@
 // becomes visible at once, at m_end+CostSettle. A Claude Code hour of
 // activity becomes visible at hour_end+ClaudeCodeDelay.
 //
+// # Revisions after the window
+//
+// With Options.Revisions, some hours of some series change once more long
+// after they settled, up or down, and their cost with them.
+//
 // # Freeze and truth
 //
 // Freeze(at) makes every minute (and Claude Code hour) starting at or after
@@ -46,6 +51,7 @@
 package simulator
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -76,6 +82,19 @@ type Options struct {
 	// AdminKey, if set, is the admin key to accept instead of the one
 	// derived from Seed.
 	AdminKey string
+	// Revisions revise some hours of usage (and their cost) long after
+	// they closed, up or down; off when Every is 0.
+	Revisions Revisions
+}
+
+// Revisions revise one series-hour in Every (chosen by the seed) at the
+// hour's end plus After, long past any revision window: its final values
+// become half again as large or half as large (each with even odds). The
+// truth is the revised values: what the API says once every revision
+// happened.
+type Revisions struct {
+	Every int
+	After time.Duration
 }
 
 // OrgOptions sizes the synthetic organization.
@@ -162,6 +181,16 @@ func durDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// evaluator reads the series' values: final ones (the truth, every
+// revision made), or those visible at clock time tNs.
+func (s *Simulator) evaluator(final bool, tNs int64) evaluator {
+	by := tNs
+	if final {
+		by = math.MaxInt64
+	}
+	return evaluator{seed: s.seed, freezeMin: s.freezeMinute(), revisions: s.opts.Revisions, revisedBy: by}
 }
 
 // Now is the simulator's clock.

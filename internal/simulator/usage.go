@@ -121,7 +121,7 @@ type span struct{ a, b int64 }
 // spec: FINAL values if final, else the values visible at clock tNs. Rows
 // with all-zero counters are omitted; rows are sorted by their dimensions.
 func (s *Simulator) aggregateUsage(spec *usageSpec, spans []span, final bool, tNs int64) [][]*usageRow {
-	ev := evaluator{seed: s.seed, freezeMin: s.freezeMinute()}
+	ev := s.evaluator(final, tNs)
 	aggs := make([]map[string]*usageRow, len(spans))
 	for i := range aggs {
 		aggs[i] = map[string]*usageRow{}

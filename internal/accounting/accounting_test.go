@@ -4,6 +4,7 @@
 package accounting
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -278,4 +279,171 @@ func TestNewStreamValidates(t *testing.T) {
 	s, err := NewStream[string](Config{BucketWidth: time.Hour, Start: t0.Add(17 * time.Minute)})
 	require.NoError(t, err)
 	assert.Equal(t, t0, s.Start(), "the start is aligned down to the bucket width")
+}
+
+// pollAll reads [From, To) of a poll with rows for every bucket and seals.
+func pollAll(t *testing.T, s *Stream[string], now time.Time, rows func(b time.Time) map[string]Counters) {
+	t.Helper()
+	p := s.Begin(now)
+	for b := p.From(); b.Before(p.To()); b = b.Add(p.Width()) {
+		observe(t, p, b, p.Width(), rows(b))
+	}
+	p.Seal()
+}
+
+// The audit re-reads the settled past at its width: a value raised or
+// lowered there after the revision window is counted, up in the totals and
+// down in the corrections; a series gone from a day is a correction too;
+// and the settled past is kept for the audit window only.
+func TestAuditFindsRevisionsAfterTheWindow(t *testing.T) {
+	day := 24 * time.Hour
+	s, err := NewStream[string](Config{BucketWidth: time.Hour, RevisionWindow: 2 * time.Hour, Start: t0.Truncate(day),
+		AuditWidth: day, AuditWindow: 3 * day})
+	require.NoError(t, err)
+	rows := func(time.Time) map[string]Counters { return map[string]Counters{"a": c(2), "b": c(1)} }
+	now := t0.Truncate(day)
+	for range 2 * 24 { // two days, hourly
+		now = now.Add(time.Hour)
+		pollAll(t, s, now, rows)
+	}
+	assert.Equal(t, now, s.LastAudit().Add(47*time.Hour), "a first read counts as an audit")
+	_, ok := s.BeginAudit(now.Add(-time.Hour))
+	require.True(t, ok)
+
+	// The first day, as the audit reads it: a grew by 10, b is gone.
+	p, ok := s.BeginAudit(now)
+	require.True(t, ok)
+	assert.Equal(t, t0.Truncate(day), p.From())
+	assert.Equal(t, t0.Truncate(day).Add(day), p.To(), "only days wholly before the watermark")
+	observe(t, p, p.From(), day, map[string]Counters{"a": c(48 + 10)})
+	assert.Equal(t, map[string]Counters{"a": c(10)}, increases(p))
+	assert.Equal(t, map[string]Counters{"b": c(24)}, decreases(p))
+	assert.Equal(t, 2, p.Stats().Changed)
+	wm := s.Watermark()
+	p.Seal()
+	assert.Equal(t, wm, s.Watermark(), "an audit does not move the watermark")
+	assert.Equal(t, now, s.LastAudit())
+	assert.Equal(t, c(2*49+10), asCounters(s.Total(0)), "48 hours and the open one, and the audit's 10")
+	assert.Equal(t, c(49), asCounters(s.Total(1)))
+	assert.Equal(t, c(24), asCounters(s.Corrections(1)))
+
+	// The same audit again finds nothing new.
+	p, _ = s.BeginAudit(now.Add(time.Minute))
+	observe(t, p, p.From(), day, map[string]Counters{"a": c(58)})
+	assert.Empty(t, increases(p))
+	assert.Empty(t, decreases(p))
+
+	// The audit state survives a checkpoint.
+	restored, err := RestoreStream(Config{BucketWidth: time.Hour, RevisionWindow: 2 * time.Hour, AuditWidth: day, AuditWindow: 3 * day},
+		s.MarshalBinary(stringCodec), stringCodec)
+	require.NoError(t, err)
+	assert.Equal(t, s.LastAudit(), restored.LastAudit())
+	assert.Equal(t, s.LedgerEntries(), restored.LedgerEntries())
+	p, _ = restored.BeginAudit(now.Add(time.Minute))
+	observe(t, p, p.From(), day, map[string]Counters{"a": c(57)})
+	assert.Equal(t, map[string]Counters{"a": c(1)}, decreases(p))
+
+	// A week later the first days are past the window: not kept, not read.
+	for range 7 * 24 {
+		now = now.Add(time.Hour)
+		pollAll(t, s, now, rows)
+	}
+	p, ok = s.BeginAudit(now)
+	require.True(t, ok)
+	assert.Equal(t, now.Add(-3*day).Truncate(day), p.From())
+	assert.LessOrEqual(t, s.LedgerEntries(), 2*(3+1)+2*(2+1), "the settled past is the audit window's")
+}
+
+// A checkpoint that kept no settled past at this width (an earlier format,
+// or the audit newly enabled) audits only what becomes final from then on:
+// never the days it did not keep, which would count them again.
+func TestAuditStartsWhereTheSettledPastWasKept(t *testing.T) {
+	day := 24 * time.Hour
+	plain, err := NewStream[string](Config{BucketWidth: time.Hour, RevisionWindow: time.Hour, Start: t0.Truncate(day)})
+	require.NoError(t, err)
+	now := t0.Truncate(day)
+	for range 3 * 24 {
+		now = now.Add(time.Hour)
+		pollAll(t, plain, now, func(time.Time) map[string]Counters { return map[string]Counters{"a": c(1)} })
+	}
+	s, err := RestoreStream(Config{BucketWidth: time.Hour, RevisionWindow: time.Hour, AuditWidth: day, AuditWindow: 7 * day},
+		plain.MarshalBinary(stringCodec), stringCodec)
+	require.NoError(t, err)
+	_, ok := s.BeginAudit(now)
+	assert.False(t, ok, "nothing kept to audit yet")
+	for range 2 * 24 {
+		now = now.Add(time.Hour)
+		pollAll(t, s, now, func(time.Time) map[string]Counters { return map[string]Counters{"a": c(1)} })
+	}
+	p, ok := s.BeginAudit(now)
+	require.True(t, ok)
+	assert.Equal(t, t0.Truncate(day).Add(3*day), p.From(), "from the first whole day kept")
+}
+
+// Series unchanged for the expiry, and in no bucket still held, are
+// forgotten, in memory and in the checkpoint; one that grows again comes
+// back from zero.
+func TestSeriesExpire(t *testing.T) {
+	s, err := NewStream[string](Config{BucketWidth: time.Hour, RevisionWindow: time.Hour, Start: t0, SeriesExpiry: 6 * time.Hour})
+	require.NoError(t, err)
+	now := t0
+	for h := range 24 {
+		now = now.Add(time.Hour)
+		// model-<h/4>: a series lives four hours, then is retired.
+		pollAll(t, s, now, func(b time.Time) map[string]Counters {
+			return map[string]Counters{fmt.Sprintf("m%d", int(b.Sub(t0)/time.Hour)/4): c(1)}
+		})
+		assert.LessOrEqual(t, s.Series(), 4, "hour %d: live series and those not expired yet", h)
+	}
+	before := len(s.MarshalBinary(stringCodec))
+	// At 24:00, m4 (hours 16 to 19) changed less than 6 h ago, m5 is in
+	// the revision window, m6 is the open hour's; m0 to m3 are gone.
+	got := map[string]Counters{}
+	for k, v := range s.Totals() {
+		got[k] = asCounters(v)
+	}
+	assert.Equal(t, map[string]Counters{"m4": c(4), "m5": c(4), "m6": c(1)}, got)
+	next := now.Add(time.Hour)
+	pollAll(t, s, next, func(b time.Time) map[string]Counters {
+		if b.Equal(now) {
+			return map[string]Counters{"m0": c(7)}
+		}
+		return map[string]Counters{"m6": c(1)}
+	})
+	got = map[string]Counters{}
+	for k, v := range s.Totals() {
+		got[k] = asCounters(v)
+	}
+	assert.Equal(t, c(7), got["m0"], "a series that comes back starts from zero")
+	assert.Less(t, len(s.MarshalBinary(stringCodec)), before+64)
+}
+
+// Beyond MaxSeries, new series are counted in the overflow series: not a
+// count is lost, and the stream keeps MaxSeries series and the overflow.
+func TestMaxSeriesOverflowKeepsEveryCount(t *testing.T) {
+	s, err := NewStream[string](Config{BucketWidth: time.Minute, RevisionWindow: 5 * time.Minute, Start: t0, MaxSeries: 10})
+	require.NoError(t, err)
+	s.SetOverflow(func(string) string { return "overflow" })
+	var want int64
+	now := t0
+	for i := range 20 {
+		now = now.Add(time.Minute)
+		p := s.Begin(now)
+		rows := map[string]Counters{}
+		for j := range 50 {
+			rows[fmt.Sprintf("s%d-%d", i, j)] = c(int64(j + 1))
+			want += int64(j + 1)
+		}
+		observe(t, p, now.Add(-time.Minute), time.Minute, rows)
+		if i > 0 {
+			assert.Equal(t, 50, p.Stats().Overflowed)
+		}
+		p.Seal()
+	}
+	assert.Equal(t, 11, s.Series())
+	var total int64
+	for _, v := range s.Totals() {
+		total += asCounters(v)[0]
+	}
+	assert.Equal(t, want, total)
 }

@@ -18,12 +18,13 @@ import (
 	"github.com/anthropicusage/anthropicusagereceiver/internal/simulator"
 )
 
-// The guarantee: under late data, injected faults, a downstream that
+// The guarantee: under late data, revisions up and down long after the
+// revision window (found by the audit), injected faults, a downstream that
 // refuses batches, graceful restarts, crashes (one of them after the
 // pipeline accepted a batch and before the checkpoint noted it) and a long
-// downtime, the totals the pipeline accepted equal the API's final totals
-// exactly, as a backend that keeps one value per series and timestamp holds
-// them.
+// downtime, the totals the pipeline accepted minus their corrections equal
+// the API's final totals exactly, as a backend that keeps one value per
+// series and timestamp holds them.
 func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 	for _, tc := range []struct {
 		temporality Temporality
@@ -33,7 +34,8 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 	} {
 		t.Run(string(tc.temporality), func(t *testing.T) {
 			clock := fakeclock.New(time.Date(2026, 9, 2, 6, 0, 30, 0, time.UTC))
-			sim := simulator.New(simulator.Options{Seed: 7, Now: clock.Now, HistoryDays: 6, RequestsPerMinute: 20})
+			sim := simulator.New(simulator.Options{Seed: 7, Now: clock.Now, HistoryDays: 6, RequestsPerMinute: 20,
+				Revisions: simulator.Revisions{Every: 4, After: 90 * time.Minute}})
 			srv := httptest.NewServer(sim.Handler())
 			defer srv.Close()
 
@@ -48,6 +50,11 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 			cfg.ClaudeCode.Poll.Enabled = true
 			cfg.ClaudeCode.Poll.Lookback = 48 * time.Hour
 			cfg.RetryOnFailure.MaxElapsedTime = 3 * time.Second
+			// Hourly audits of the last two days at 1h (the whole test):
+			// revisions 90 minutes after an hour ends are past usage's
+			// 15-minute window.
+			cfg.Usage.Poll.Audit = AuditConfig{Interval: time.Hour, Window: 48 * time.Hour, BucketWidth: "1h"}
+			cfg.Cost.Poll.Audit = AuditConfig{Interval: time.Hour, Window: 72 * time.Hour, BucketWidth: "1d"}
 			start := clock.Now()
 
 			host := &storageHost{dir: t.TempDir()}
@@ -134,7 +141,9 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 			freeze := clock.Now().Truncate(time.Minute)
 			sim.Freeze(freeze)
 			before := sim.Stats()
-			for range 180 {
+			// Every revision of the frozen past is made within 2.5 hours, and
+			// audited within the next.
+			for range 240 {
 				tick()
 				clock.Advance(time.Minute)
 			}
@@ -146,13 +155,18 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 			usageFrom := start.Add(-2 * time.Hour).Truncate(time.Minute)
 			truth := sim.TruthUsage(simulator.TruthQuery{StartingAt: usageFrom, EndingAt: freeze, GroupBy: cfg.Usage.GroupBy})
 			var tokens int64
+			net := func(metric string, match map[string]any) float64 {
+				return got.sum(metric, match) - got.sum(metric+".corrections", match)
+			}
 			for _, row := range truth {
 				match := truthAttrs(row.Dims)
 				sum := row.UncachedInputTokens + row.CacheReadInputTokens + row.CacheCreation5m + row.CacheCreation1h + row.OutputTokens
-				require.Equal(t, float64(sum), got.sum("anthropic.usage.tokens", match), "tokens of %v", match)
+				require.Equal(t, float64(sum), net("anthropic.usage.tokens", match), "tokens of %v", match)
 				tokens += sum
 			}
-			require.Equal(t, float64(tokens), got.sum("anthropic.usage.tokens", nil))
+			require.Equal(t, float64(tokens), net("anthropic.usage.tokens", nil))
+			corrections := got.sum("anthropic.usage.tokens.corrections", nil)
+			require.Positive(t, corrections, "the API lowered some values: the corrections say so")
 			if tc.temporality == TemporalityDelta {
 				// What a backend that adds every point would hold: the batch
 				// sent again after the crash that followed its acceptance.
@@ -163,7 +177,7 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 
 			costTruth := sim.TruthCost(simulator.TruthQuery{StartingAt: start.Add(-48 * time.Hour).Truncate(24 * time.Hour), EndingAt: freeze})
 			require.Len(t, costTruth, 1)
-			assert.InDelta(t, adminapi.NanoCentsToDollars(costTruth[0].AmountNanoCents), got.sum("anthropic.cost", nil), 1e-6)
+			assert.InDelta(t, adminapi.NanoCentsToDollars(costTruth[0].AmountNanoCents), net("anthropic.cost", nil), 1e-6)
 
 			var sessions int64
 			for _, row := range sim.TruthClaudeCode(simulator.TruthQuery{StartingAt: start.Add(-48 * time.Hour).Truncate(24 * time.Hour), EndingAt: freeze}) {
@@ -173,10 +187,11 @@ func TestGuaranteeUnderFaultsAndRestarts(t *testing.T) {
 
 			stats := sim.Stats()
 			assert.Zero(t, stats.RateLimited, "the simulator's rate limit (20 requests a minute) was never exceeded")
-			t.Logf("%s: %d tokens, $%.2f, %d sessions exact after %d graceful restarts, %d crashes, %d refused batches (%d accepted), faults %v; "+
-				"%d requests in all, %d in the last 3 hours (%.0f an hour); largest lag %v",
-				tc.temporality, tokens, adminapi.NanoCentsToDollars(costTruth[0].AmountNanoCents), sessions, restarts, crashes,
-				next.refused, len(next.accepted), stats.ByStatus, stats.Total, steady, float64(steady)/3, maxLag)
+			t.Logf("%s: %d tokens (%.0f exported, %.0f corrected), $%.2f ($%.2f corrected), %d sessions exact after %d graceful restarts, %d crashes, "+
+				"%d refused batches (%d accepted), faults %v; %d requests in all, %d in the last 4 hours (%.0f an hour); largest lag %v",
+				tc.temporality, tokens, got.sum("anthropic.usage.tokens", nil), corrections, adminapi.NanoCentsToDollars(costTruth[0].AmountNanoCents),
+				got.sum("anthropic.cost.corrections", nil), sessions, restarts, crashes,
+				next.refused, len(next.accepted), stats.ByStatus, stats.Total, steady, float64(steady)/4, maxLag)
 		})
 	}
 }

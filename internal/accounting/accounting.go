@@ -260,6 +260,11 @@ type PollStats struct {
 func (s *Stream[K]) Begin(now time.Time) *Poll[K] {
 	now = now.UTC()
 	to := now.Truncate(s.cfg.BucketWidth).Add(s.cfg.BucketWidth) // the open bucket is read too
+	if !to.After(s.watermark) {
+		// A clock behind the watermark (it stepped back): the bucket at the
+		// watermark is the one to read.
+		to = s.watermark.Add(s.cfg.BucketWidth)
+	}
 	p := s.newPoll(now, s.watermark, to)
 	p.Final(now)
 	return p

@@ -298,6 +298,9 @@ func BenchmarkSteadyStateLedger(b *testing.B) {
 		cfg.AdminAPIKey = configopaque.String(sim.AdminKey())
 		cfg.Usage.Poll.Lookback = time.Hour
 		cfg.Usage.Poll.RevisionWindow = time.Hour
+		// The revision window's ledger alone; the audit's settled past is
+		// BenchmarkMonthOfChurn's (internal/accounting).
+		cfg.Usage.Poll.Audit.Interval = 0
 		next := &pushCounter{}
 		r := startBenchReceiver(b, cfg, clock.Now, next)
 		rep := r.reports[0]

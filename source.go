@@ -56,7 +56,7 @@ type source interface {
 // seriesKey identifies a series by the values of its grouped dimensions; each
 // report gives the positions their meaning, "" for a dimension it does not
 // group by. Checkpoints store the first keyFields positions.
-type seriesKey [8]string
+type seriesKey [9]string
 
 // resourceKey is the resource of a series: workspace and model, "" when not
 // grouped (the Claude Code report has neither).

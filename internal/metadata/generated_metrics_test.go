@@ -105,10 +105,10 @@ func TestMetricsBuilder(t *testing.T) {
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicUsageTokensDataPoint(ts, 1, AttributeAnthropicTokenTypeUncachedInputTokens, AttributeGenAiTokenTypeInput, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			mb.RecordAnthropicUsageTokensDataPoint(ts, 1, AttributeAnthropicTokenTypeUncachedInputTokens, AttributeGenAiTokenTypeInput, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithAnthropicAccountIDMetricAttribute("anthropic.account.id-val"), WithAnthropicServiceAccountIDMetricAttribute("anthropic.service_account.id-val"), WithAnthropicSpeedMetricAttribute("anthropic.speed-val"))
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, 1, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"))
+			mb.RecordAnthropicUsageWebSearchRequestsDataPoint(ts, 1, WithAnthropicAPIKeyIDMetricAttribute("anthropic.api_key.id-val"), WithAnthropicAPIKeyNameMetricAttribute("anthropic.api_key.name-val"), WithAnthropicServiceTierMetricAttribute("anthropic.service_tier-val"), WithAnthropicContextWindowMetricAttribute("anthropic.context_window-val"), WithAnthropicInferenceGeoMetricAttribute("anthropic.inference_geo-val"), WithAnthropicAccountIDMetricAttribute("anthropic.account.id-val"), WithAnthropicServiceAccountIDMetricAttribute("anthropic.service_account.id-val"), WithAnthropicSpeedMetricAttribute("anthropic.speed-val"))
 
 			rb := mb.NewResourceBuilder()
 			rb.SetAnthropicOrganizationID("anthropic.organization.id-val")
@@ -421,6 +421,15 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+					anthropicAccountIDAttrVal, ok := dp.Attributes().Get("anthropic.account.id")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.account.id-val", anthropicAccountIDAttrVal.Str())
+					anthropicServiceAccountIDAttrVal, ok := dp.Attributes().Get("anthropic.service_account.id")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.service_account.id-val", anthropicServiceAccountIDAttrVal.Str())
+					anthropicSpeedAttrVal, ok := dp.Attributes().Get("anthropic.speed")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.speed-val", anthropicSpeedAttrVal.Str())
 				case "anthropic.usage.web_search.requests":
 					assert.False(t, validatedMetrics["anthropic.usage.web_search.requests"], "Found a duplicate in the metrics slice: anthropic.usage.web_search.requests")
 					validatedMetrics["anthropic.usage.web_search.requests"] = true
@@ -450,6 +459,15 @@ func TestMetricsBuilder(t *testing.T) {
 					anthropicInferenceGeoAttrVal, ok := dp.Attributes().Get("anthropic.inference_geo")
 					assert.True(t, ok)
 					assert.Equal(t, "anthropic.inference_geo-val", anthropicInferenceGeoAttrVal.Str())
+					anthropicAccountIDAttrVal, ok := dp.Attributes().Get("anthropic.account.id")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.account.id-val", anthropicAccountIDAttrVal.Str())
+					anthropicServiceAccountIDAttrVal, ok := dp.Attributes().Get("anthropic.service_account.id")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.service_account.id-val", anthropicServiceAccountIDAttrVal.Str())
+					anthropicSpeedAttrVal, ok := dp.Attributes().Get("anthropic.speed")
+					assert.True(t, ok)
+					assert.Equal(t, "anthropic.speed-val", anthropicSpeedAttrVal.Str())
 				}
 			}
 		})

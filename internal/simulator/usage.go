@@ -146,7 +146,7 @@ func (s *Simulator) aggregateUsage(spec *usageSpec, spans []span, final bool, tN
 			} else {
 				ev.visible(sp.a, sp.b, tNs, s.opts.UsageSettle, &c)
 			}
-			if c.zero() {
+			if c.legacyZero() {
 				continue
 			}
 			row := aggs[i][key]

@@ -76,6 +76,8 @@ type Options struct {
 	// AdminKey, if set, is the admin key to accept instead of the one
 	// derived from Seed.
 	AdminKey string
+	// Analytics configures the Usage and Cost Analytics API.
+	Analytics AnalyticsOptions
 }
 
 // OrgOptions sizes the synthetic organization.
@@ -108,7 +110,8 @@ type Simulator struct {
 	freezeNs atomic.Int64 // noFreeze when not frozen
 	reqSeq   atomic.Uint64
 
-	faults *Faults
+	faults    *Faults
+	analytics *analyticsState
 
 	mu    sync.Mutex // guards stats and rl
 	stats Stats
@@ -144,6 +147,7 @@ func New(opts Options) *Simulator {
 	}
 	s := &Simulator{opts: opts, now: opts.Now, seed: uint64(opts.Seed), faults: &Faults{}}
 	s.org = newOrg(s.seed, opts, opts.Now())
+	s.analytics = newAnalyticsState(s)
 	s.adminKey = opts.AdminKey
 	if s.adminKey == "" {
 		s.adminKey = "sk-ant-admin01-" + base58ID(hash4(s.seed, 0xad, 1, 0), 24) + base58ID(hash4(s.seed, 0xad, 2, 0), 24) + "-sim"

@@ -594,3 +594,23 @@ func TestAnalyticsFilters(t *testing.T) {
 		assert.Len(t, got.Rows, len(all.Rows)-deleted)
 	})
 }
+
+func TestAnalyticsTruthSidePath(t *testing.T) {
+	e := analyticsEnv(t, 0)
+	from, to := lastExport.Add(-24*time.Hour), lastExport
+	r := e.do(http.MethodGet, "/_sim/truth/analytics", vals("starting_at", rfc(from), "ending_at", rfc(to),
+		"group_by[]", "actor", "group_by[]", "product", "products[]", "messages_api"), nil, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	got := decode[struct {
+		Data []AnalyticsTruthRow `json:"data"`
+	}](t, r.Body)
+	want := e.sim.TruthAnalytics(TruthQuery{StartingAt: from, EndingAt: to, GroupBy: []string{"actor", "product"},
+		Filters: map[string][]string{"products": {"messages_api"}}})
+	require.NotEmpty(t, want)
+	assert.Equal(t, want, got.Data)
+	for _, row := range want {
+		assert.Equal(t, "messages_api", *row.Dims["product"])
+	}
+	requireError(t, e.do(http.MethodGet, "/_sim/truth/analytics", vals("starting_at", rfc(from), "group_by[]", "description"), nil, nil),
+		http.StatusBadRequest, "invalid_request_error", "group_by")
+}

@@ -16,6 +16,7 @@ import (
 //	GET  /_sim/info                    keys, organization id, origin, clock, freeze
 //	GET  /_sim/truth/usage?starting_at=…&ending_at=…&group_by[]=…&models[]=…
 //	GET  /_sim/truth/cost?starting_at=…&ending_at=…&group_by[]=…
+//	GET  /_sim/truth/analytics?starting_at=…&ending_at=…&group_by[]=…&products[]=…
 //	GET  /_sim/truth/claude_code?starting_at=DATE&ending_at=DATE (exclusive; default one day)
 //	GET  /_sim/stats                   request counters
 //	POST /_sim/stats/reset             zero the counters
@@ -75,6 +76,28 @@ func (s *Simulator) serveSide(w http.ResponseWriter, r *http.Request, rid string
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"data": data})
+	case "/_sim/truth/analytics":
+		if !method(http.MethodGet) {
+			return
+		}
+		tq, err := truthQueryFromParams(q)
+		if err != nil {
+			writeError(w, rid, err)
+			return
+		}
+		if _, err := parseASpec(q, true); err != nil {
+			writeError(w, rid, err)
+			return
+		}
+		for _, name := range aFilters {
+			if v, ok := q[name+"[]"]; ok {
+				if tq.Filters == nil {
+					tq.Filters = map[string][]string{}
+				}
+				tq.Filters[name] = v
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": s.TruthAnalytics(tq)})
 	case "/_sim/truth/claude_code":
 		if !method(http.MethodGet) {
 			return

@@ -3,8 +3,9 @@
 
 // Package simulator is a deterministic, faithful local simulator of the
 // Anthropic Admin API endpoints read by the usage receiver: the Messages
-// usage report, the cost report, the Claude Code analytics report and the
-// workspace, API key, user and organization lookups.
+// usage report, the cost report, the Claude Code analytics report, the
+// workspace, API key, user and organization lookups, and the Usage and Cost
+// Analytics API (analytics.go).
 //
 // Everything is computed from a seed: a synthetic organization, and per
 // series per UTC minute the FINAL values of the six usage counters. A series

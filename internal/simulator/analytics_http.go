@@ -236,14 +236,21 @@ func (aq *aQuery) spans() []span {
 	return out
 }
 
-// analyticsCache keeps the combinations of the last query read, so that a
-// walk's pages slice one computation instead of repeating it per page.
+// analyticsCache keeps the combinations of the queries read lately, so
+// that a walk's pages slice one computation instead of repeating it per
+// page, while a usage and a cost walk (or a few receivers) interleave.
 type analyticsCache struct {
-	mu    sync.Mutex
-	key   string
+	mu      sync.Mutex
+	entries map[string]cachedRows
+}
+
+type cachedRows struct {
 	rows  []*aRow
 	spans []span
 }
+
+// maxCachedQueries bounds the cache; past it, it starts again empty.
+const maxCachedQueries = 8
 
 // rows are the query's combinations as export e holds them, in the order
 // of order_by and order, ties broken by bucket then group.
@@ -252,8 +259,8 @@ func (s *Simulator) analyticsRows(aq *aQuery, e int64) ([]*aRow, []span) {
 	key := aq.fingerprint + "|" + strconv.FormatInt(e, 10) + "|" + strconv.FormatInt(s.freezeNs.Load(), 10)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.key == key {
-		return c.rows, c.spans
+	if hit, ok := c.entries[key]; ok {
+		return hit.rows, hit.spans
 	}
 	spans := aq.spans()
 	rows := s.aggregateAnalytics(&aq.spec, spans, e, false, aq.cost)
@@ -291,7 +298,10 @@ func (s *Simulator) analyticsRows(aq *aQuery, e int64) ([]*aRow, []span) {
 		}
 		return a.key < b.key
 	})
-	c.key, c.rows, c.spans = key, rows, spans
+	if len(c.entries) >= maxCachedQueries || c.entries == nil {
+		c.entries = map[string]cachedRows{}
+	}
+	c.entries[key] = cachedRows{rows, spans}
 	return rows, spans
 }
 

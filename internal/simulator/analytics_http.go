@@ -407,13 +407,9 @@ type aCostGroupJSON struct {
 }
 
 type aUsageJSON struct {
-	UncachedInputTokens  int64             `json:"uncached_input_tokens"`
-	CacheCreation        cacheCreationJSON `json:"cache_creation"`
-	CacheReadInputTokens int64             `json:"cache_read_input_tokens"`
-	OutputTokens         int64             `json:"output_tokens"`
-	ServerToolUse        serverToolUseJSON `json:"server_tool_use"`
-	Requests             int64             `json:"requests"`
-	TotalTokens          int64             `json:"total_tokens"`
+	tokensJSON
+	Requests    int64 `json:"requests"`
+	TotalTokens int64 `json:"total_tokens"`
 }
 
 type aCostJSON struct {
@@ -458,15 +454,7 @@ func (s *Simulator) renderAnalytics(out []any, aq *aQuery, r *aRow, b span) []an
 	g := aq.spec.groupJSON(r.rep)
 	if !aq.cost {
 		row.Group = g
-		row.Usage = aUsageJSON{
-			UncachedInputTokens:  r.v[cUncached],
-			CacheCreation:        cacheCreationJSON{Ephemeral1h: r.v[cCache1h], Ephemeral5m: r.v[cCache5m]},
-			CacheReadInputTokens: r.v[cCacheRead],
-			OutputTokens:         r.v[cOutput],
-			ServerToolUse:        serverToolUseJSON{WebSearchRequests: r.v[cWebSearch]},
-			Requests:             r.v[cRequests],
-			TotalTokens:          r.totalTokens(),
-		}
+		row.Usage = aUsageJSON{tokensJSON: tokensOf(&r.v), Requests: r.v[cRequests], TotalTokens: r.totalTokens()}
 		return append(out, row)
 	}
 	emit := func(costType, tokenType *string, m money, requests *int64) {

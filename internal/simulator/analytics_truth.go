@@ -18,16 +18,10 @@ type AnalyticsTruthRow struct {
 	// Dims maps each group_by dimension to its value (nil = null). The
 	// actor is its id: the user, service account or API key id, or the
 	// federated subject.
-	Dims                 map[string]*string `json:"dims"`
-	UncachedInputTokens  int64              `json:"uncached_input_tokens"`
-	CacheReadInputTokens int64              `json:"cache_read_input_tokens"`
-	CacheCreation5m      int64              `json:"cache_creation_ephemeral_5m_input_tokens"`
-	CacheCreation1h      int64              `json:"cache_creation_ephemeral_1h_input_tokens"`
-	OutputTokens         int64              `json:"output_tokens"`
-	WebSearchRequests    int64              `json:"web_search_requests"`
-	Requests             int64              `json:"requests"`
-	AmountNanoCents      int64              `json:"amount_nano_cents"`
-	ListAmountNanoCents  int64              `json:"list_amount_nano_cents"`
+	UsageTruthRow
+	Requests            int64 `json:"requests"`
+	AmountNanoCents     int64 `json:"amount_nano_cents"`
+	ListAmountNanoCents int64 `json:"list_amount_nano_cents"`
 }
 
 // TruthAnalytics returns the FINAL values (as if fully settled and past
@@ -81,7 +75,7 @@ func (s *Simulator) TruthAnalytics(q TruthQuery) []AnalyticsTruthRow {
 		if !ok {
 			i = len(out)
 			index[key.String()] = i
-			out = append(out, AnalyticsTruthRow{Dims: dims})
+			out = append(out, AnalyticsTruthRow{UsageTruthRow: UsageTruthRow{Dims: dims}})
 		}
 		t := &out[i]
 		t.UncachedInputTokens += r.v[cUncached]

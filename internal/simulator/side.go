@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -48,7 +49,7 @@ func (s *Simulator) serveSide(w http.ResponseWriter, r *http.Request, rid string
 			info["frozen_at"] = at.Format(time.RFC3339Nano)
 		}
 		writeJSON(w, http.StatusOK, info)
-	case "/_sim/truth/usage", "/_sim/truth/cost":
+	case "/_sim/truth/usage", "/_sim/truth/cost", "/_sim/truth/analytics":
 		if !method(http.MethodGet) {
 			return
 		}
@@ -58,46 +59,24 @@ func (s *Simulator) serveSide(w http.ResponseWriter, r *http.Request, rid string
 			return
 		}
 		var data any
-		if r.URL.Path == "/_sim/truth/usage" {
-			for _, name := range filterParams {
-				if v := arrayParam(q, name); len(v) > 0 {
-					if tq.Filters == nil {
-						tq.Filters = map[string][]string{}
-					}
-					tq.Filters[name] = v
-				}
-			}
+		switch r.URL.Path {
+		case "/_sim/truth/usage":
+			tq.Filters = filtersOf(q, filterParams[:], arrayParam)
 			data, err = s.truthUsage(tq)
-		} else {
+		case "/_sim/truth/cost":
 			data, err = s.truthCost(tq)
+		default:
+			// The empty api_key_ids[] entry is a value here.
+			tq.Filters = filtersOf(q, aFilters[:], func(q url.Values, name string) []string { return q[name+"[]"] })
+			if _, err = parseASpec(q, true); err == nil {
+				data = s.TruthAnalytics(tq)
+			}
 		}
 		if err != nil {
 			writeError(w, rid, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"data": data})
-	case "/_sim/truth/analytics":
-		if !method(http.MethodGet) {
-			return
-		}
-		tq, err := truthQueryFromParams(q)
-		if err != nil {
-			writeError(w, rid, err)
-			return
-		}
-		if _, err := parseASpec(q, true); err != nil {
-			writeError(w, rid, err)
-			return
-		}
-		for _, name := range aFilters {
-			if v, ok := q[name+"[]"]; ok {
-				if tq.Filters == nil {
-					tq.Filters = map[string][]string{}
-				}
-				tq.Filters[name] = v
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"data": s.TruthAnalytics(tq)})
 	case "/_sim/truth/claude_code":
 		if !method(http.MethodGet) {
 			return
@@ -178,6 +157,20 @@ func truthQueryFromParams(q map[string][]string) (TruthQuery, *apiError) {
 	tq.StartingAt, tq.EndingAt = start, end
 	tq.GroupBy = arrayParam(q, "group_by")
 	return tq, nil
+}
+
+// filtersOf collects the filter parameters sent, keyed without brackets.
+func filtersOf(q url.Values, names []string, values func(url.Values, string) []string) map[string][]string {
+	var f map[string][]string
+	for _, name := range names {
+		if v := values(q, name); len(v) > 0 {
+			if f == nil {
+				f = map[string][]string{}
+			}
+			f[name] = v
+		}
+	}
+	return f
 }
 
 type faultScript struct {

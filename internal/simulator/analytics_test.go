@@ -614,3 +614,14 @@ func TestAnalyticsTruthSidePath(t *testing.T) {
 	requireError(t, e.do(http.MethodGet, "/_sim/truth/analytics", vals("starting_at", rfc(from), "group_by[]", "description"), nil, nil),
 		http.StatusBadRequest, "invalid_request_error", "group_by")
 }
+
+func TestAnalyticsInfo(t *testing.T) {
+	e := analyticsEnv(t, 48*time.Hour, func(o *Options) { o.Analytics.HIPAA = true })
+	r := e.do(http.MethodGet, "/_sim/info", nil, nil, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	info := decode[map[string]any](t, r.Body)
+	assert.Equal(t, "4h0m0s", info["analytics_export_every"])
+	assert.Equal(t, "48h0m0s", info["analytics_horizon"])
+	assert.Equal(t, true, info["analytics_hipaa"])
+	assert.Equal(t, rfc(lastExport), info["analytics_data_refreshed_at"])
+}

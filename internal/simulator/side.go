@@ -44,6 +44,9 @@ func (s *Simulator) serveSide(w http.ResponseWriter, r *http.Request, rid string
 			"series": len(s.org.Series), "frozen_at": nil,
 			"usage_settle": s.opts.UsageSettle.String(), "cost_settle": s.opts.CostSettle.String(),
 			"claude_code_delay": s.opts.ClaudeCodeDelay.String(), "requests_per_minute": s.opts.RequestsPerMinute,
+			"analytics_export_every": s.opts.Analytics.ExportEvery.String(), "analytics_horizon": s.opts.Analytics.Horizon.String(),
+			"analytics_hipaa":             s.opts.Analytics.HIPAA,
+			"analytics_data_refreshed_at": fmtTime(time.Unix(0, s.analytics.exportAt(s.now().UnixNano()))),
 		}
 		if at, ok := s.FrozenAt(); ok {
 			info["frozen_at"] = at.Format(time.RFC3339Nano)

@@ -149,15 +149,19 @@ type RateLimitConfig struct {
 
 // Usage group_by values the receiver maps to attributes.
 const (
-	groupWorkspace     = "workspace_id"
-	groupModel         = "model"
-	groupAPIKey        = "api_key_id"
-	groupServiceTier   = "service_tier"
-	groupContextWindow = "context_window"
-	groupInferenceGeo  = "inference_geo"
+	groupWorkspace      = "workspace_id"
+	groupModel          = "model"
+	groupAPIKey         = "api_key_id"
+	groupServiceTier    = "service_tier"
+	groupContextWindow  = "context_window"
+	groupInferenceGeo   = "inference_geo"
+	groupAccount        = "account_id"
+	groupServiceAccount = "service_account_id"
+	groupSpeed          = "speed" // the client sends the fast-mode beta header it needs
 )
 
-var usageGroupBy = []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow, groupInferenceGeo}
+var usageGroupBy = []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow, groupInferenceGeo,
+	groupAccount, groupServiceAccount, groupSpeed}
 
 const groupDescription = "description"
 

@@ -81,6 +81,13 @@ func TestLoadConfig(t *testing.T) {
 	assert.False(t, cfg.Names.Enabled)
 }
 
+// The legacy usage report's remaining dimensions are accepted.
+func TestUsageIdentityAndSpeedConfig(t *testing.T) {
+	cfg := loadConfig(t, "identity_and_speed")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, []string{"workspace_id", "model", "account_id", "service_account_id", "speed"}, cfg.Usage.GroupBy)
+}
+
 func TestConfigValidationErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -90,7 +97,7 @@ func TestConfigValidationErrors(t *testing.T) {
 		{name: "missing_key", errs: []error{errMissingAdminKey}},
 		{name: "plain_http", errs: []error{errEndpoint}, msgs: []string{"http://api.anthropic.com"}},
 		{name: "bad_temporality", errs: []error{errTemporality}, msgs: []string{`"gauge"`}},
-		{name: "bad_group_by", errs: []error{errGroupBy}, msgs: []string{`"usage.group_by"`, `"speed"`, `"model" is listed twice`}},
+		{name: "bad_group_by", errs: []error{errGroupBy}, msgs: []string{`"usage.group_by"`, `"description"`, `"model" is listed twice`}},
 		{name: "bad_bucket_width", errs: []error{errBucketWidth}, msgs: []string{`"usage.bucket_width"`, `"5m"`}},
 		{name: "negative_windows", errs: []error{errNegative}, msgs: []string{`"usage.lookback"`, `"usage.revision_window"`}},
 		{name: "interval_below_collection", errs: []error{errInterval}, msgs: []string{`"usage.interval"`}},

@@ -65,7 +65,7 @@ type source interface {
 // report gives the positions their meaning, "" for a dimension it does not
 // group by. Checkpoints store the first keyFields positions, and the
 // overflow mark when set.
-type seriesKey [9]string
+type seriesKey [10]string
 
 // keyOverflow is the position of the overflow mark: "true" on the series
 // that counts what passes max_series.

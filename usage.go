@@ -24,8 +24,17 @@ const (
 	usageServiceTier
 	usageContextWindow
 	usageInferenceGeo
-	usageKeyFields
+	// The dimensions added later take positions after the first six, so a
+	// checkpoint of a grouping without them keeps its six fields.
+	usageAccount
+	usageServiceAccount
+	usageSpeed
+	usageAllKeyFields
 )
+
+// usageKeyFields is how many key fields a grouping without the later
+// dimensions keeps.
+const usageKeyFields = usageInferenceGeo + 1
 
 // Positions of the usage report's values in accounting.Counters.
 const (
@@ -53,13 +62,14 @@ var usageTokenTypes = [...]struct {
 type usageSource struct {
 	cfg     UsageConfig
 	filters map[string][]string
-	grouped [usageKeyFields]bool
+	grouped [usageAllKeyFields]bool
 	names   *nameCache
 }
 
 func newUsageSource(cfg UsageConfig, names *nameCache) *usageSource {
 	s := &usageSource{cfg: cfg, filters: cfg.filters(), names: names}
-	for pos, dim := range [usageKeyFields]string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow, groupInferenceGeo} {
+	for pos, dim := range [usageAllKeyFields]string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow, groupInferenceGeo,
+		groupAccount, groupServiceAccount, groupSpeed} {
 		s.grouped[pos] = slices.Contains(cfg.GroupBy, dim)
 	}
 	return s
@@ -68,7 +78,12 @@ func newUsageSource(cfg UsageConfig, names *nameCache) *usageSource {
 func (s *usageSource) name() string         { return "usage" }
 func (s *usageSource) poll() PollConfig     { return s.cfg.Poll }
 func (s *usageSource) width() time.Duration { return adminapi.WidthDuration(s.cfg.BucketWidth) }
-func (s *usageSource) keyFields() int       { return usageKeyFields }
+func (s *usageSource) keyFields() int {
+	if slices.Contains(s.grouped[usageKeyFields:], true) {
+		return usageAllKeyFields
+	}
+	return usageKeyFields
+}
 
 func (s *usageSource) shape() []string {
 	shape := []string{"usage", s.cfg.BucketWidth, sortedJoin(s.cfg.GroupBy)}
@@ -134,6 +149,9 @@ func (s *usageSource) key(r *adminapi.UsageResult) seriesKey {
 	k[usageServiceTier] = dimension(s.grouped[usageServiceTier], r.ServiceTier, unknownValue)
 	k[usageContextWindow] = dimension(s.grouped[usageContextWindow], r.ContextWindow, unknownValue)
 	k[usageInferenceGeo] = dimension(s.grouped[usageInferenceGeo], r.InferenceGeo, unknownValue)
+	k[usageAccount] = dimension(s.grouped[usageAccount], r.AccountID, unknownValue)
+	k[usageServiceAccount] = dimension(s.grouped[usageServiceAccount], r.ServiceAccountID, unknownValue)
+	k[usageSpeed] = dimension(s.grouped[usageSpeed], r.Speed, unknownValue)
 	return k
 }
 
@@ -170,6 +188,9 @@ func (s *usageSource) record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, 
 		optional{k[usageServiceTier], metadata.WithAnthropicServiceTierMetricAttribute},
 		optional{k[usageContextWindow], metadata.WithAnthropicContextWindowMetricAttribute},
 		optional{k[usageInferenceGeo], metadata.WithAnthropicInferenceGeoMetricAttribute},
+		optional{k[usageAccount], metadata.WithAnthropicAccountIDMetricAttribute},
+		optional{k[usageServiceAccount], metadata.WithAnthropicServiceAccountIDMetricAttribute},
+		optional{k[usageSpeed], metadata.WithAnthropicSpeedMetricAttribute},
 	))
 	for _, t := range usageTokenTypes {
 		if !v[t.pos].IsZero() || !skipZero {

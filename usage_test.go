@@ -5,6 +5,9 @@ package anthropicusagereceiver
 
 import (
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +123,20 @@ func TestUsageRowsToSeries(t *testing.T) {
 			skipped: skipCounts{"sum of the series' rows would overflow": 1},
 		},
 		{
+			name:    "account, service account and speed",
+			groupBy: []string{groupModel, groupAccount, groupServiceAccount, groupSpeed},
+			rows: []adminapi.UsageResult{
+				{OutputTokens: 5, Model: sp("opus"), AccountID: sp("user_a"), Speed: sp("fast")},
+				{OutputTokens: 7, Model: sp("opus"), ServiceAccountID: sp("svac_a"), Speed: sp("standard")},
+				{OutputTokens: 1, Model: sp("opus")},
+			},
+			want: map[seriesKey]accounting.Counters{
+				{"", "opus", "", "", "", "", "user_a", unknownValue, "fast"}:           out(5),
+				{"", "opus", "", "", "", "", unknownValue, "svac_a", "standard"}:       out(7),
+				{"", "opus", "", "", "", "", unknownValue, unknownValue, unknownValue}: out(1),
+			},
+		},
+		{
 			name:    "every counter",
 			groupBy: nil,
 			rows: []adminapi.UsageResult{{UncachedInputTokens: 1, CacheReadInputTokens: 2, OutputTokens: 5,
@@ -134,6 +151,51 @@ func TestUsageRowsToSeries(t *testing.T) {
 			assertSkipped(t, tt.skipped, skipped)
 		})
 	}
+}
+
+// A checkpoint keeps the six key fields of a grouping without the later
+// dimensions, so checkpoints written before them still resume.
+func TestUsageKeyFields(t *testing.T) {
+	for groupBy, want := range map[string]int{
+		"":                         usageKeyFields,
+		"workspace_id,model":       6,
+		"model,account_id":         9,
+		"service_account_id":       9,
+		"workspace_id,speed,model": 9,
+	} {
+		cfg := NewDefaultUsageConfig()
+		cfg.GroupBy = strings.Split(groupBy, ",")
+		if groupBy == "" {
+			cfg.GroupBy = nil
+		}
+		assert.Equal(t, want, newUsageSource(cfg, nil).keyFields(), groupBy)
+	}
+}
+
+// The legacy report's account, service account and speed dimensions: the
+// speed needs the fast-mode beta header, which a server that enforces it
+// checks.
+func TestUsageIdentityAndSpeedGolden(t *testing.T) {
+	body, err := testdataFile("usage_report_identity_speed.json")
+	require.NoError(t, err)
+	var betas []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		betas = append(betas, r.Header.Get("anthropic-beta"))
+		if r.URL.Path != adminapi.PathUsageMessages || r.Header.Get("anthropic-beta") != adminapi.BetaFastMode {
+			http.Error(w, `{"type":"error","error":{"type":"invalid_request_error","message":"speed requires the fast-mode beta"}}`, http.StatusBadRequest)
+			return
+		}
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Cost.Poll.Enabled = false
+	cfg.Usage.GroupBy = []string{groupModel, groupAccount, groupServiceAccount, groupSpeed}
+	r := startReceiver(t, cfg, func() time.Time { return fixedNow })
+	md, err := r.poll()
+	require.NoError(t, err)
+	require.NotEmpty(t, betas)
+	compareGolden(t, "usage_identity_speed.yaml", md)
 }
 
 // The reference's example page, polled and emitted: one golden file per

@@ -44,6 +44,9 @@ func main() {
 	rpm := flag.Int("rpm", 0, "requests per minute allowed on /v1 (0 = unlimited)")
 	adminKey := flag.String("admin-key", defaultAdminKey, "admin key to accept")
 	verbose := flag.Bool("v", false, "log one line per request")
+	exportEvery := flag.Duration("analytics-export-every", 4*time.Hour, "how often the analytics data is exported (data_refreshed_at)")
+	horizon := flag.Duration("analytics-horizon", 30*24*time.Hour, "how long the analytics exports keep revising an hour's values")
+	hipaa := flag.Bool("analytics-hipaa", false, "a HIPAA-ready organization: every analytics request is a 400")
 	flag.Parse()
 
 	sim := simulator.New(simulator.Options{
@@ -55,6 +58,9 @@ func main() {
 		ClaudeCodeDelay:   zeroAsNegative(*ccDelay),
 		RequestsPerMinute: *rpm,
 		AdminKey:          *adminKey,
+		Analytics: simulator.AnalyticsOptions{
+			ExportEvery: *exportEvery, Horizon: zeroAsNegative(*horizon), HIPAA: *hipaa,
+		},
 	})
 
 	var handler http.Handler = sim.Handler()

@@ -292,6 +292,9 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 	req.Header.Set("x-api-key", c.settings.AdminKey)
 	req.Header.Set("anthropic-version", AnthropicVersion)
 	req.Header.Set("accept", "application/json")
+	if b := betaHeader(ctx); b != "" {
+		req.Header.Set("anthropic-beta", b)
+	}
 	if c.settings.UserAgent != "" {
 		req.Header.Set("User-Agent", c.settings.UserAgent)
 	}

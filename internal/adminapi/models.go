@@ -29,7 +29,8 @@ const (
 )
 
 // Paths is every path the client reads.
-var Paths = [...]string{PathUsageMessages, PathCostReport, PathClaudeCode, PathWorkspaces, PathAPIKeys, PathUsers, PathMe}
+var Paths = [...]string{PathUsageMessages, PathCostReport, PathClaudeCode, PathWorkspaces, PathAPIKeys, PathUsers, PathMe,
+	PathAnalyticsUsage, PathAnalyticsCost}
 
 // Bucket widths accepted by the report endpoints.
 const (

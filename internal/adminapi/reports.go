@@ -10,6 +10,7 @@ import (
 	"io"
 	"iter"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ func (q ReportQuery) values() url.Values {
 // on bucket boundaries. A page that outgrew max_response_bytes restarts the
 // query with fewer buckets a page: the buckets yielded before come again.
 func (c *Client) UsageReport(ctx context.Context, q ReportQuery) iter.Seq2[*UsagePage, error] {
+	if slices.Contains(q.GroupBy, DimSpeed) || len(q.Filters["speeds"]) > 0 {
+		ctx = withBeta(ctx, BetaFastMode)
+	}
 	return paginate(ctx, c, reportEndpoint[UsageResult](PathUsageMessages), q.values())
 }
 

@@ -236,19 +236,19 @@ var MetricsInfo = metricsInfo{
 	},
 	AnthropicUsageTokens: metricInfo{
 		Name:       "anthropic.usage.tokens",
-		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
 	},
 	AnthropicUsageTokensCorrections: metricInfo{
 		Name:       "anthropic.usage.tokens.corrections",
-		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
 	},
 	AnthropicUsageWebSearchRequests: metricInfo{
 		Name:       "anthropic.usage.web_search.requests",
-		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
 	},
 	AnthropicUsageWebSearchRequestsCorrections: metricInfo{
 		Name:       "anthropic.usage.web_search.requests.corrections",
-		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
 	},
 }
 
@@ -290,6 +290,12 @@ func (maof metricAttributeOptionFunc) apply(dp pmetric.NumberDataPoint) {
 	maof(dp)
 }
 
+func WithAnthropicAccountIDMetricAttribute(anthropicAccountIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.account.id", anthropicAccountIDAttributeValue)
+	})
+}
+
 func WithAnthropicAPIKeyIDMetricAttribute(anthropicAPIKeyIDAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.api_key.id", anthropicAPIKeyIDAttributeValue)
@@ -326,9 +332,21 @@ func WithAnthropicInferenceGeoMetricAttribute(anthropicInferenceGeoAttributeValu
 	})
 }
 
+func WithAnthropicServiceAccountIDMetricAttribute(anthropicServiceAccountIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.service_account.id", anthropicServiceAccountIDAttributeValue)
+	})
+}
+
 func WithAnthropicServiceTierMetricAttribute(anthropicServiceTierAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.service_tier", anthropicServiceTierAttributeValue)
+	})
+}
+
+func WithAnthropicSpeedMetricAttribute(anthropicSpeedAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.speed", anthropicSpeedAttributeValue)
 	})
 }
 

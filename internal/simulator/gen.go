@@ -16,6 +16,9 @@ const (
 	cCache1h
 	cOutput
 	cWebSearch
+	// cRequests counts requests (execution spans, for code execution). Only
+	// the analytics endpoints report it.
+	cRequests
 	nCounters
 )
 
@@ -29,6 +32,17 @@ func (c *counters) add(o *counters) {
 
 func (c *counters) zero() bool {
 	for _, v := range c {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// legacyZero: the legacy usage report has no request count, so a minute
+// with requests and no tokens is no row of it.
+func (c *counters) legacyZero() bool {
+	for _, v := range c[:cRequests] {
 		if v != 0 {
 			return false
 		}
@@ -91,7 +105,7 @@ type series struct {
 
 func sp(s string) *string { return &s }
 
-func (s *series) setDims(account *string) {
+func (s *series) setDims(account, serviceAccount *string) {
 	if s.APIKey != nil {
 		s.Dims[dimAPIKey] = &s.APIKey.ID
 	}
@@ -102,7 +116,7 @@ func (s *series) setDims(account *string) {
 	s.Dims[dimInferenceGeo] = sp(s.Geo)
 	s.Dims[dimSpeed] = sp(s.Speed)
 	s.Dims[dimAccount] = account
-	// service_account_id: no OIDC-federated use in the simulated org.
+	s.Dims[dimServiceAccount] = serviceAccount
 }
 
 // priceTable gives nano-cents per token for the five token counters of a
@@ -170,6 +184,9 @@ func hourTotals(seed uint64, s *series, h int64) (tot counters, ok bool) {
 		}
 		j := 800 + int64(hash4(seed, s.Key, uint64(h), uint64(3+c))%400)
 		tot[c] = level * s.Ratio[c] / 1_000_000 * j / 1000
+	}
+	if tot[cRequests] == 0 && tot[cUncached] > 0 && s.Ratio[cRequests] > 0 {
+		tot[cRequests] = 1 // tokens come in at least one request
 	}
 	return tot, !tot.zero()
 }

@@ -300,6 +300,10 @@ func (s *Simulator) endpoint(path string) endpointFunc {
 		return s.handleUsers
 	case adminapi.PathMe:
 		return s.handleMe
+	case adminapi.PathAnalyticsUsage:
+		return s.handleAnalyticsUsage
+	case adminapi.PathAnalyticsCost:
+		return s.handleAnalyticsCost
 	}
 	for prefix, get := range map[string]func(id string) (any, bool){
 		adminapi.PathWorkspaces + "/": s.getWorkspace,

@@ -314,7 +314,14 @@ func newOrg(seed uint64, o Options, now0 time.Time) *org {
 	for wi, ws := range g.Workspaces {
 		principals := append(append([]*apiKey{}, ws.Keys...), nil) // nil: Workbench
 		for pi, key := range principals {
-			g.addSeries(seed, o, ws, wi, pi, key, admin)
+			g.addSeries(seed, o, ws, wi, pi, key, nil, admin)
+		}
+		// One named workspace is also used through OIDC workload identity
+		// federation: requests of a service account, with no API key and
+		// no user account.
+		if wi == 1 && ws.ArchivedAt == nil {
+			id := "svac_01" + base58ID(h(45, uint64(wi)), 22)
+			g.addSeries(seed, o, ws, wi, len(principals), nil, &id, admin)
 		}
 		// Code execution (cost report only).
 		ch := h(40, uint64(wi))
@@ -327,7 +334,8 @@ func newOrg(seed uint64, o Options, now0 time.Time) *org {
 			Density:  300,
 			Burst:    20,
 		}
-		ce.Ratio[cUncached] = 1_000_000
+		ce.Ratio[cUncached] = 1_000_000 // container-seconds, not tokens
+		ce.Ratio[cRequests] = 33_333    // an execution span per 30 container-seconds
 		if ws.ArchivedAt != nil {
 			ce.UntilMin = minuteOf(*ws.ArchivedAt)
 		}
@@ -355,7 +363,7 @@ func newOrg(seed uint64, o Options, now0 time.Time) *org {
 	return g
 }
 
-func (g *org) addSeries(seed uint64, o Options, ws *workspace, wi, pi int, key *apiKey, admin *user) {
+func (g *org) addSeries(seed uint64, o Options, ws *workspace, wi, pi int, key *apiKey, svac *string, admin *user) {
 	if len(g.Models) == 0 {
 		return
 	}
@@ -370,7 +378,7 @@ func (g *org) addSeries(seed uint64, o Options, ws *workspace, wi, pi int, key *
 		if !key.Until.IsZero() {
 			until = minuteOf(key.Until)
 		}
-	} else {
+	} else if svac == nil {
 		// Workbench use is made by a logged-in user: it carries account_id.
 		u := g.Users[int(ph>>40)%len(g.Users)]
 		if u.Role == "billing" {
@@ -382,7 +390,7 @@ func (g *org) addSeries(seed uint64, o Options, ws *workspace, wi, pi int, key *
 		}
 	}
 	maxModels := 3
-	if key == nil {
+	if key == nil && svac == nil {
 		maxModels = 2
 	}
 	if maxModels > len(g.Models) {
@@ -442,7 +450,7 @@ func (g *org) addSeries(seed uint64, o Options, ws *workspace, wi, pi int, key *
 			case "flex":
 				s.PActive, s.Base = pick(sk>>20, 80, 250), s.Base/4+100
 			}
-			if key == nil {
+			if key == nil && svac == nil {
 				s.Base = s.Base/10 + 200
 				s.PActive = pick(sk>>20, 100, 300)
 			}
@@ -463,10 +471,11 @@ func (g *org) addSeries(seed uint64, o Options, ws *workspace, wi, pi int, key *
 					s.Ratio[cCache1h] = pick(rh>>52, 20_000, 200_000)
 				}
 			}
+			s.Ratio[cRequests] = pick(mix64(rh+1), 200, 2000)
 			if c.tier == "priority" || (c.tier != "batch" && (mix64(rh)%100) < 35) {
 				s.Ratio[cWebSearch] = pick(mix64(rh)>>8, 20, 200)
 			}
-			s.setDims(account)
+			s.setDims(account, svac)
 			s.Prices = priceTable(m, c.tier, c.cw, c.geo, c.speed)
 			g.Series = append(g.Series, s)
 		}

@@ -102,15 +102,21 @@ func TestUsageShape(t *testing.T) {
 		q.Set("starting_at", rfc(e.sim.Origin()))
 		q.Set("bucket_width", "1d")
 		buckets := e.readAllUsage(q)
-		var defWS, namedWS, workbench, withKey, notAvail, geo, account int
+		var defWS, namedWS, workbench, withKey, notAvail, geo, account, serviceAccount int
 		for _, b := range buckets {
 			for _, r := range b.Results {
 				require.NotNil(t, r.Model)
 				require.NotNil(t, r.ServiceTier)
 				require.NotNil(t, r.ContextWindow)
 				require.NotNil(t, r.InferenceGeo)
-				require.Nil(t, r.ServiceAccountID)
 				require.Nil(t, r.Speed, "no speed without the beta header")
+				if r.ServiceAccountID != nil {
+					serviceAccount++
+					require.Regexp(t, `^svac_01`, *r.ServiceAccountID)
+					require.Nil(t, r.APIKeyID, "federated use has no API key")
+					require.Nil(t, r.AccountID, "nor a user account")
+					continue
+				}
 				if r.WorkspaceID == nil {
 					defWS++
 				} else {
@@ -138,7 +144,7 @@ func TestUsageShape(t *testing.T) {
 				}
 			}
 		}
-		for name, n := range map[string]int{"default ws": defWS, "named ws": namedWS, "workbench": workbench, "keys": withKey, "not_available": notAvail, "geo": geo, "account": account} {
+		for name, n := range map[string]int{"default ws": defWS, "named ws": namedWS, "workbench": workbench, "keys": withKey, "not_available": notAvail, "geo": geo, "account": account, "service account": serviceAccount} {
 			require.Greater(t, n, 0, name)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -16,6 +17,7 @@ import (
 //	GET  /_sim/info                    keys, organization id, origin, clock, freeze
 //	GET  /_sim/truth/usage?starting_at=…&ending_at=…&group_by[]=…&models[]=…
 //	GET  /_sim/truth/cost?starting_at=…&ending_at=…&group_by[]=…
+//	GET  /_sim/truth/analytics?starting_at=…&ending_at=…&group_by[]=…&products[]=…
 //	GET  /_sim/truth/claude_code?starting_at=DATE&ending_at=DATE (exclusive; default one day)
 //	GET  /_sim/stats                   request counters
 //	POST /_sim/stats/reset             zero the counters
@@ -42,12 +44,15 @@ func (s *Simulator) serveSide(w http.ResponseWriter, r *http.Request, rid string
 			"series": len(s.org.Series), "frozen_at": nil,
 			"usage_settle": s.opts.UsageSettle.String(), "cost_settle": s.opts.CostSettle.String(),
 			"claude_code_delay": s.opts.ClaudeCodeDelay.String(), "requests_per_minute": s.opts.RequestsPerMinute,
+			"analytics_export_every": s.opts.Analytics.ExportEvery.String(), "analytics_horizon": s.opts.Analytics.Horizon.String(),
+			"analytics_hipaa":             s.opts.Analytics.HIPAA,
+			"analytics_data_refreshed_at": fmtTime(time.Unix(0, s.analytics.exportAt(s.now().UnixNano()))),
 		}
 		if at, ok := s.FrozenAt(); ok {
 			info["frozen_at"] = at.Format(time.RFC3339Nano)
 		}
 		writeJSON(w, http.StatusOK, info)
-	case "/_sim/truth/usage", "/_sim/truth/cost":
+	case "/_sim/truth/usage", "/_sim/truth/cost", "/_sim/truth/analytics":
 		if !method(http.MethodGet) {
 			return
 		}
@@ -57,18 +62,18 @@ func (s *Simulator) serveSide(w http.ResponseWriter, r *http.Request, rid string
 			return
 		}
 		var data any
-		if r.URL.Path == "/_sim/truth/usage" {
-			for _, name := range filterParams {
-				if v := arrayParam(q, name); len(v) > 0 {
-					if tq.Filters == nil {
-						tq.Filters = map[string][]string{}
-					}
-					tq.Filters[name] = v
-				}
-			}
+		switch r.URL.Path {
+		case "/_sim/truth/usage":
+			tq.Filters = filtersOf(q, filterParams[:], arrayParam)
 			data, err = s.truthUsage(tq)
-		} else {
+		case "/_sim/truth/cost":
 			data, err = s.truthCost(tq)
+		default:
+			// The empty api_key_ids[] entry is a value here.
+			tq.Filters = filtersOf(q, aFilters[:], func(q url.Values, name string) []string { return q[name+"[]"] })
+			if _, err = parseASpec(q, true); err == nil {
+				data = s.TruthAnalytics(tq)
+			}
 		}
 		if err != nil {
 			writeError(w, rid, err)
@@ -155,6 +160,20 @@ func truthQueryFromParams(q map[string][]string) (TruthQuery, *apiError) {
 	tq.StartingAt, tq.EndingAt = start, end
 	tq.GroupBy = arrayParam(q, "group_by")
 	return tq, nil
+}
+
+// filtersOf collects the filter parameters sent, keyed without brackets.
+func filtersOf(q url.Values, names []string, values func(url.Values, string) []string) map[string][]string {
+	var f map[string][]string
+	for _, name := range names {
+		if v := values(q, name); len(v) > 0 {
+			if f == nil {
+				f = map[string][]string{}
+			}
+			f[name] = v
+		}
+	}
+	return f
 }
 
 type faultScript struct {

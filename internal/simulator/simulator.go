@@ -3,8 +3,9 @@
 
 // Package simulator is a deterministic, faithful local simulator of the
 // Anthropic Admin API endpoints read by the usage receiver: the Messages
-// usage report, the cost report, the Claude Code analytics report and the
-// workspace, API key, user and organization lookups.
+// usage report, the cost report, the Claude Code analytics report, the
+// workspace, API key, user and organization lookups, and the Usage and Cost
+// Analytics API (analytics.go).
 //
 // Everything is computed from a seed: a synthetic organization, and per
 // series per UTC minute the FINAL values of the six usage counters. A series
@@ -82,6 +83,8 @@ type Options struct {
 	// AdminKey, if set, is the admin key to accept instead of the one
 	// derived from Seed.
 	AdminKey string
+	// Analytics configures the Usage and Cost Analytics API.
+	Analytics AnalyticsOptions
 	// Revisions revise some hours of usage (and their cost) long after
 	// they closed, up or down; off when Every is 0.
 	Revisions Revisions
@@ -127,7 +130,8 @@ type Simulator struct {
 	freezeNs atomic.Int64 // noFreeze when not frozen
 	reqSeq   atomic.Uint64
 
-	faults *Faults
+	faults    *Faults
+	analytics *analyticsState
 
 	mu    sync.Mutex // guards stats and rl
 	stats Stats
@@ -163,6 +167,7 @@ func New(opts Options) *Simulator {
 	}
 	s := &Simulator{opts: opts, now: opts.Now, seed: uint64(opts.Seed), faults: &Faults{}}
 	s.org = newOrg(s.seed, opts, opts.Now())
+	s.analytics = newAnalyticsState(s)
 	s.adminKey = opts.AdminKey
 	if s.adminKey == "" {
 		s.adminKey = "sk-ant-admin01-" + base58ID(hash4(s.seed, 0xad, 1, 0), 24) + base58ID(hash4(s.seed, 0xad, 2, 0), 24) + "-sim"

@@ -146,7 +146,7 @@ func (s *Simulator) aggregateUsage(spec *usageSpec, spans []span, final bool, tN
 			} else {
 				ev.visible(sp.a, sp.b, tNs, s.opts.UsageSettle, &c)
 			}
-			if c.zero() {
+			if c.legacyZero() {
 				continue
 			}
 			row := aggs[i][key]
@@ -185,20 +185,35 @@ type serverToolUseJSON struct {
 	WebSearchRequests int64 `json:"web_search_requests"`
 }
 
-type usageItemJSON struct {
+// tokensJSON are the token counts of a usage row, legacy or analytics.
+type tokensJSON struct {
 	UncachedInputTokens  int64             `json:"uncached_input_tokens"`
 	CacheCreation        cacheCreationJSON `json:"cache_creation"`
 	CacheReadInputTokens int64             `json:"cache_read_input_tokens"`
 	OutputTokens         int64             `json:"output_tokens"`
 	ServerToolUse        serverToolUseJSON `json:"server_tool_use"`
-	APIKeyID             *string           `json:"api_key_id"`
-	WorkspaceID          *string           `json:"workspace_id"`
-	Model                *string           `json:"model"`
-	ServiceTier          *string           `json:"service_tier"`
-	ContextWindow        *string           `json:"context_window"`
-	InferenceGeo         *string           `json:"inference_geo"`
-	AccountID            *string           `json:"account_id"`
-	ServiceAccountID     *string           `json:"service_account_id"`
+}
+
+func tokensOf(v *counters) tokensJSON {
+	return tokensJSON{
+		UncachedInputTokens:  v[cUncached],
+		CacheCreation:        cacheCreationJSON{Ephemeral1h: v[cCache1h], Ephemeral5m: v[cCache5m]},
+		CacheReadInputTokens: v[cCacheRead],
+		OutputTokens:         v[cOutput],
+		ServerToolUse:        serverToolUseJSON{WebSearchRequests: v[cWebSearch]},
+	}
+}
+
+type usageItemJSON struct {
+	tokensJSON
+	APIKeyID         *string `json:"api_key_id"`
+	WorkspaceID      *string `json:"workspace_id"`
+	Model            *string `json:"model"`
+	ServiceTier      *string `json:"service_tier"`
+	ContextWindow    *string `json:"context_window"`
+	InferenceGeo     *string `json:"inference_geo"`
+	AccountID        *string `json:"account_id"`
+	ServiceAccountID *string `json:"service_account_id"`
 }
 
 // usageItemSpeedJSON adds the speed key, sent only with the fast-mode beta.
@@ -221,19 +236,15 @@ type reportPageJSON struct {
 
 func usageItem(r *usageRow) usageItemJSON {
 	return usageItemJSON{
-		UncachedInputTokens:  r.v[cUncached],
-		CacheCreation:        cacheCreationJSON{Ephemeral1h: r.v[cCache1h], Ephemeral5m: r.v[cCache5m]},
-		CacheReadInputTokens: r.v[cCacheRead],
-		OutputTokens:         r.v[cOutput],
-		ServerToolUse:        serverToolUseJSON{WebSearchRequests: r.v[cWebSearch]},
-		APIKeyID:             r.dims[dimAPIKey],
-		WorkspaceID:          r.dims[dimWorkspace],
-		Model:                r.dims[dimModel],
-		ServiceTier:          r.dims[dimServiceTier],
-		ContextWindow:        r.dims[dimContextWindow],
-		InferenceGeo:         r.dims[dimInferenceGeo],
-		AccountID:            r.dims[dimAccount],
-		ServiceAccountID:     r.dims[dimServiceAccount],
+		tokensJSON:       tokensOf(&r.v),
+		APIKeyID:         r.dims[dimAPIKey],
+		WorkspaceID:      r.dims[dimWorkspace],
+		Model:            r.dims[dimModel],
+		ServiceTier:      r.dims[dimServiceTier],
+		ContextWindow:    r.dims[dimContextWindow],
+		InferenceGeo:     r.dims[dimInferenceGeo],
+		AccountID:        r.dims[dimAccount],
+		ServiceAccountID: r.dims[dimServiceAccount],
 	}
 }
 

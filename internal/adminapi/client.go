@@ -276,6 +276,9 @@ type errorEnvelope struct {
 	Error struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
+		Details struct {
+			ErrorCode string `json:"error_code"`
+		} `json:"details"`
 	} `json:"error"`
 	RequestID *string `json:"request_id"`
 }
@@ -291,6 +294,9 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 	req.Header.Set("x-api-key", c.settings.AdminKey)
 	req.Header.Set("anthropic-version", AnthropicVersion)
 	req.Header.Set("accept", "application/json")
+	if beta := betaHeaders[path]; beta != "" {
+		req.Header.Set("anthropic-beta", beta)
+	}
 	if c.settings.UserAgent != "" {
 		req.Header.Set("User-Agent", c.settings.UserAgent)
 	}
@@ -328,7 +334,7 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 		ae := &APIError{Endpoint: path, StatusCode: status, RequestID: reqID, RetryAfter: retryAfter(resp.Header)}
 		var env errorEnvelope
 		if json.NewDecoder(io.LimitReader(body, 64<<10)).Decode(&env) == nil {
-			ae.Type, ae.Message = env.Error.Type, env.Error.Message
+			ae.Type, ae.Message, ae.Code = env.Error.Type, env.Error.Message, env.Error.Details.ErrorCode
 			if ae.RequestID == "" && env.RequestID != nil {
 				ae.RequestID = *env.RequestID
 			}

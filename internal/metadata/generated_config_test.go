@@ -52,6 +52,24 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo},
 					},
+					AnthropicLimitsRateOther: AnthropicLimitsRateOtherMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsRateRequests: AnthropicLimitsRateRequestsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsRateTokens: AnthropicLimitsRateTokensMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsSpendEffective: AnthropicLimitsSpendEffectiveMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsSpendLimit: AnthropicLimitsSpendLimitMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsSpendPeriodToDate: AnthropicLimitsSpendPeriodToDateMetricConfig{
+						Enabled: true,
+					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: true,
 					},
@@ -99,6 +117,24 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo},
 					},
+					AnthropicLimitsRateOther: AnthropicLimitsRateOtherMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsRateRequests: AnthropicLimitsRateRequestsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsRateTokens: AnthropicLimitsRateTokensMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsSpendEffective: AnthropicLimitsSpendEffectiveMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsSpendLimit: AnthropicLimitsSpendLimitMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsSpendPeriodToDate: AnthropicLimitsSpendPeriodToDateMetricConfig{
+						Enabled: false,
+					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: false,
 					},
@@ -120,7 +156,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicLimitsRateOtherMetricConfig{}, AnthropicLimitsRateRequestsMetricConfig{}, AnthropicLimitsRateTokensMetricConfig{}, AnthropicLimitsSpendEffectiveMetricConfig{}, AnthropicLimitsSpendLimitMetricConfig{}, AnthropicLimitsSpendPeriodToDateMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}

@@ -1,0 +1,389 @@
+// Copyright The anthropic_usage Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package anthropicusagereceiver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+)
+
+func TestLimitsConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "limits_config.yaml"))
+	require.NoError(t, err)
+	load := func(name string) *Config {
+		cfg := NewFactory().CreateDefaultConfig().(*Config)
+		sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+		require.NoError(t, err)
+		require.NoError(t, sub.Unmarshal(cfg))
+		return cfg
+	}
+	def := NewFactory().CreateDefaultConfig().(*Config).Limits
+	assert.Equal(t, LimitsConfig{Enabled: false, Interval: 5 * time.Minute, Members: false}, def, "off by default")
+
+	tests := []struct {
+		name    string
+		want    LimitsConfig
+		wantErr string
+	}{
+		{name: "on", want: LimitsConfig{Enabled: true, Interval: 5 * time.Minute}},
+		{name: "only_limits", want: LimitsConfig{Enabled: true, Interval: 15 * time.Minute, Members: true}},
+		{name: "zero_interval", wantErr: `"limits.interval" must be positive and not shorter than "collection_interval": 0s`},
+		{name: "below_collection", wantErr: `"limits.interval" must be positive and not shorter than "collection_interval": 30s (collection_interval 1m0s)`},
+		{name: "off_with_bad_interval", want: LimitsConfig{Interval: -time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := load(tt.name)
+			err := confmap.Validate(cfg)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.Limits)
+		})
+	}
+}
+
+// limitsAPIServer serves the limits endpoints: path -> status and body
+// (a fixture file under internal/adminapi/testdata/limits, or JSON), and
+// counts the requests per path.
+type limitsAPIServer struct {
+	t      *testing.T
+	mu     sync.Mutex
+	routes map[string]limitsRoute
+	calls  map[string]int
+}
+
+type limitsRoute struct {
+	status int
+	file   string
+	body   string
+}
+
+func newLimitsAPIServer(t *testing.T, routes map[string]limitsRoute) (*limitsAPIServer, *httptest.Server) {
+	s := &limitsAPIServer{t: t, routes: routes, calls: map[string]int{}}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv
+}
+
+func (s *limitsAPIServer) set(path string, r limitsRoute) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes[path] = r
+}
+
+func (s *limitsAPIServer) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[path]
+}
+
+func (s *limitsAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.calls[r.URL.Path]++
+	route, ok := s.routes[r.URL.Path]
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	body := []byte(route.body)
+	if route.file != "" {
+		var err error
+		body, err = os.ReadFile(filepath.Join("internal", "adminapi", "testdata", "limits", route.file))
+		require.NoError(s.t, err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("request-id", "req_limits")
+	w.WriteHeader(cmpStatus(route.status))
+	_, _ = w.Write(body)
+}
+
+func cmpStatus(s int) int {
+	if s == 0 {
+		return http.StatusOK
+	}
+	return s
+}
+
+const (
+	limitsWorkspace  = "wrkspc_01H2kP7sD4fL9qN3xB6vC8eJ"
+	limitsWorkspaces = `{"data":[
+	  {"id":"wrkspc_01H2kP7sD4fL9qN3xB6vC8eJ","type":"workspace","name":"Production","created_at":"2025-02-26T20:05:26Z","archived_at":null},
+	  {"id":"wrkspc_01ArchivedArchivedArchiv","type":"workspace","name":"Old","created_at":"2025-02-26T20:05:26Z","archived_at":"2026-01-01T00:00:00Z"}
+	],"has_more":false,"first_id":"wrkspc_01H2kP7sD4fL9qN3xB6vC8eJ","last_id":"wrkspc_01ArchivedArchivedArchiv"}`
+	// Month to date on 2026-09-03: $300.12 in the default workspace, $150.505 in the other.
+	limitsCost = `{"data":[
+	  {"starting_at":"2026-09-01T00:00:00Z","ending_at":"2026-09-02T00:00:00Z","results":[
+	    {"currency":"USD","amount":"20000.5","workspace_id":null,"description":null},
+	    {"currency":"USD","amount":"10000","workspace_id":"wrkspc_01H2kP7sD4fL9qN3xB6vC8eJ","description":null}]},
+	  {"starting_at":"2026-09-02T00:00:00Z","ending_at":"2026-09-03T00:00:00Z","results":[
+	    {"currency":"USD","amount":"10011.5","workspace_id":null,"description":null},
+	    {"currency":"USD","amount":"5050.5","workspace_id":"wrkspc_01H2kP7sD4fL9qN3xB6vC8eJ","description":null}]}
+	],"has_more":false,"next_page":null}`
+	orgTypeNotSupported = `{"type":"error","error":{"type":"invalid_request_error","message":"This endpoint is not available for this organization","details":{"error_code":"organization_type_not_supported"}},"request_id":"req_x"}`
+)
+
+var limitsNow = time.Date(2026, 9, 3, 10, 0, 0, 0, time.UTC)
+
+func consoleRoutes() map[string]limitsRoute {
+	return map[string]limitsRoute{
+		adminapi.PathRateLimits:                           {file: "rate_limits.json"},
+		adminapi.PathWorkspaces:                           {body: limitsWorkspaces},
+		adminapi.WorkspaceRateLimitsPath(limitsWorkspace): {file: "workspace_rate_limits.json"},
+		adminapi.PathSpendLimits:                          {file: "spend_limits_console.json"},
+		adminapi.PathSpendLimitsEffective:                 {status: 400, body: orgTypeNotSupported},
+		adminapi.PathCostReport:                           {body: limitsCost},
+	}
+}
+
+func limitsReceiver(t *testing.T, endpoint string, members bool, opts ...testOption) *testReceiver {
+	cfg := testConfig(endpoint)
+	cfg.Usage.Poll.Enabled = false
+	cfg.Limits = LimitsConfig{Enabled: true, Interval: 5 * time.Minute, Members: members}
+	return startReceiver(t, cfg, func() time.Time { return limitsNow }, opts...)
+}
+
+// gauges reads the points of md as metric -> "workspace|attr=value,…" -> value.
+func gauges(md pmetric.Metrics) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	rms := md.ResourceMetrics()
+	for i := range rms.Len() {
+		ws, _ := rms.At(i).Resource().Attributes().Get("anthropic.workspace.id")
+		ms := rms.At(i).ScopeMetrics().At(0).Metrics()
+		for j := range ms.Len() {
+			m := ms.At(j)
+			dps := m.Gauge().DataPoints()
+			for k := range dps.Len() {
+				dp := dps.At(k)
+				key := ws.Str()
+				for _, k := range []string{"anthropic.limits.scope", "anthropic.limits.scope.id", "anthropic.limits.rate.type", "anthropic.limits.rate.source", "anthropic.limits.period"} {
+					if v, ok := dp.Attributes().Get(k); ok {
+						key += "|" + v.AsString()
+					}
+				}
+				if out[m.Name()] == nil {
+					out[m.Name()] = map[string]float64{}
+				}
+				v := dp.DoubleValue()
+				if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+					v = float64(dp.IntValue())
+				}
+				out[m.Name()][key] = v
+			}
+		}
+	}
+	return out
+}
+
+// A Claude Console organization: rate limits of the organization and its
+// active workspace, the configured spend limits, the derived caps and the
+// month to date; the member report is answered 400 and not read again.
+func TestLimitsConsole(t *testing.T) {
+	api, srv := newLimitsAPIServer(t, consoleRoutes())
+	tr := limitsReceiver(t, srv.URL, true)
+	md, err := tr.limits.poll(context.Background(), tr.client, limitsNow)
+	require.NoError(t, err)
+	compareGolden(t, "limits_console.yaml", md)
+
+	g := gauges(md)
+	assert.Equal(t, map[string]float64{
+		"|organization|monthly":                800, // min(usage tier $1000, organization $800)
+		limitsWorkspace + "|workspace|monthly": 250,
+	}, g["anthropic.limits.spend.effective"])
+	assert.Equal(t, map[string]float64{
+		"|organization|monthly":                450.625,
+		"default|workspace|monthly":            300.12,
+		limitsWorkspace + "|workspace|monthly": 150.505,
+	}, g["anthropic.limits.spend.period_to_date"])
+	assert.Equal(t, map[string]float64{
+		"|organization|monthly":                800, // the organization's own limit
+		"|usage_tier|monthly":                  1000,
+		limitsWorkspace + "|workspace|monthly": 250,
+	}, g["anthropic.limits.spend.limit"])
+	assert.Equal(t, map[string]float64{
+		"|organization|requests_per_minute":                          2000, // Sonnet
+		limitsWorkspace + "|workspace|requests_per_minute|workspace": 500,
+	}, onlyGroup(t, md, "anthropic.limits.rate.requests", "rlg_01Tz6Yx5Wv4Ut3Sr2Qp1On9Ml"))
+	assert.Equal(t, 1, api.count(adminapi.WorkspaceRateLimitsPath(limitsWorkspace)))
+	assert.Equal(t, 0, api.count(adminapi.WorkspaceRateLimitsPath("wrkspc_01ArchivedArchivedArchiv")), "archived workspaces are not read")
+}
+
+// onlyGroup is gauges for one rate-limit group.
+func onlyGroup(t *testing.T, md pmetric.Metrics, metric, groupID string) map[string]float64 {
+	t.Helper()
+	cp := pmetric.NewMetrics()
+	md.CopyTo(cp)
+	cp.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+		rm.ScopeMetrics().At(0).Metrics().RemoveIf(func(m pmetric.Metric) bool {
+			if m.Name() != metric {
+				return true
+			}
+			m.Gauge().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool {
+				v, _ := dp.Attributes().Get("anthropic.limits.rate.group.id")
+				return v.Str() != groupID
+			})
+			return false
+		})
+		return false
+	})
+	return gauges(cp)[metric]
+}
+
+// A Claude Enterprise organization with limits.members: the configured
+// limits (a null amount and a disabled organization default kept apart),
+// no derived pooled cap, and each member's effective limit and spend so far.
+// Without limits.members, neither user rows nor the member report.
+func TestLimitsEnterpriseMembers(t *testing.T) {
+	routes := map[string]limitsRoute{
+		adminapi.PathRateLimits:           {status: 403, body: `{"type":"error","error":{"type":"permission_error","message":"Permission denied"}}`},
+		adminapi.PathWorkspaces:           {body: `{"data":[],"has_more":false,"first_id":null,"last_id":null}`},
+		adminapi.PathSpendLimits:          {file: "spend_limits_enterprise.json"},
+		adminapi.PathSpendLimitsEffective: {body: `{"data":[],"next_page":null}`},
+		adminapi.PathCostReport:           {status: 403, body: `{"type":"error","error":{"type":"permission_error","message":"Permission denied"}}`},
+	}
+	effective, err := os.ReadFile(filepath.Join("internal", "adminapi", "testdata", "limits", "spend_limits_effective.json"))
+	require.NoError(t, err)
+	// The fixture's next_page leads to a last, empty page.
+	routes[adminapi.PathSpendLimitsEffective] = limitsRoute{body: string(effective)}
+	api, _ := newLimitsAPIServer(t, routes)
+	srvLast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") != "" {
+			_, _ = w.Write([]byte(`{"data":[],"next_page":null}`))
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
+	defer srvLast.Close()
+
+	tr := limitsReceiver(t, srvLast.URL, true)
+	md, err := tr.limits.poll(context.Background(), tr.client, limitsNow)
+	require.NoError(t, err)
+	compareGolden(t, "limits_enterprise.yaml", md)
+	g := gauges(md)
+	assert.Equal(t, map[string]float64{
+		"|user|user_01Qw3Er4Ty5Ui6Op7As8Df9Gh|monthly": 600,
+		"|user|user_01Xy8Za7Bc6De5Fg4Hj3Kl2Mn|monthly": 1500,
+		"|user|user_01Xy8Za7Bc6De5Fg4Hj3Kl2Mn|daily":   50,
+	}, g["anthropic.limits.spend.effective"], "members' limits only: the organization default is not a pooled cap")
+	assert.Equal(t, map[string]float64{
+		"|user|user_01Qw3Er4Ty5Ui6Op7As8Df9Gh|monthly": 473.12375,
+		"|user|user_01Xy8Za7Bc6De5Fg4Hj3Kl2Mn|monthly": 91.2,
+		"|user|user_01Xy8Za7Bc6De5Fg4Hj3Kl2Mn|daily":   0,
+	}, g["anthropic.limits.spend.period_to_date"])
+	assert.Len(t, g["anthropic.limits.spend.limit"], 3, "the seat tier's null amount is not emitted")
+	assert.Equal(t, 1500.0, g["anthropic.limits.spend.limit"]["|user|user_01Xy8Za7Bc6De5Fg4Hj3Kl2Mn|monthly"])
+
+	api2, srv2 := newLimitsAPIServer(t, routes)
+	tr = limitsReceiver(t, srv2.URL, false)
+	md, err = tr.limits.poll(context.Background(), tr.client, limitsNow)
+	require.NoError(t, err)
+	g = gauges(md)
+	assert.Len(t, g["anthropic.limits.spend.limit"], 2, "no user rows without limits.members")
+	assert.Empty(t, g["anthropic.limits.spend.effective"])
+	assert.Empty(t, g["anthropic.limits.spend.period_to_date"])
+	assert.Zero(t, api2.count(adminapi.PathSpendLimitsEffective), "the member report is not read without limits.members")
+}
+
+// A part the organization lacks (400 organization_type_not_supported, 403,
+// 404) is logged once with what it means and read again only a day later;
+// it comes back without a restart. Other failures are errors of the poll,
+// and the parts that were read are still emitted.
+func TestLimitsUnavailablePartsReportedOnce(t *testing.T) {
+	routes := consoleRoutes()
+	routes[adminapi.PathSpendLimits] = limitsRoute{status: 403, body: `{"type":"error","error":{"type":"permission_error","message":"Permission denied"}}`}
+	routes[adminapi.PathCostReport] = limitsRoute{status: 500, body: `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`}
+	api, srv := newLimitsAPIServer(t, routes)
+	core, logs := observer.New(zap.InfoLevel)
+	tr := limitsReceiver(t, srv.URL, true, withLogger(zap.New(core)))
+
+	at := limitsNow
+	for i := range 3 {
+		md, err := tr.limits.poll(context.Background(), tr.client, at)
+		require.Error(t, err, "poll %d", i)
+		assert.Contains(t, err.Error(), "month_to_date_spend")
+		assert.NotContains(t, err.Error(), "spend_limits:")
+		g := gauges(md)
+		assert.NotEmpty(t, g["anthropic.limits.rate.requests"], "what was read is emitted")
+		assert.Empty(t, g["anthropic.limits.spend.period_to_date"])
+		at = at.Add(5 * time.Minute)
+	}
+	assert.Equal(t, 1, api.count(adminapi.PathSpendLimits))
+	assert.Equal(t, 1, api.count(adminapi.PathSpendLimitsEffective))
+	assert.Greater(t, api.count(adminapi.PathCostReport), 3, "a 500 is retried and read again every poll")
+	lacking := logs.FilterMessageSnippet("lacks this part").All()
+	require.Len(t, lacking, 2)
+	assert.Equal(t, "spend_limits", lacking[0].ContextMap()["part"])
+	assert.Equal(t, int64(403), lacking[0].ContextMap()["status"])
+	assert.Equal(t, "effective_spend_limits", lacking[1].ContextMap()["part"])
+	assert.Equal(t, "organization_type_not_supported", lacking[1].ContextMap()["error_code"])
+	assert.Contains(t, lacking[1].ContextMap()["meaning"], "Claude Enterprise organizations only")
+
+	// A day later both are read again: the effective report still lacks
+	// (said once only), the spend-limit list was granted meanwhile.
+	api.set(adminapi.PathSpendLimits, limitsRoute{file: "spend_limits_console.json"})
+	at = limitsNow.Add(limitsReprobe)
+	md, _ := tr.limits.poll(context.Background(), tr.client, at)
+	assert.Equal(t, 2, api.count(adminapi.PathSpendLimits))
+	assert.Equal(t, 2, api.count(adminapi.PathSpendLimitsEffective))
+	assert.Len(t, logs.FilterMessageSnippet("lacks this part").All(), 2)
+	back := logs.FilterMessage("Limits part available again").All()
+	require.Len(t, back, 1)
+	assert.Equal(t, "spend_limits", back[0].ContextMap()["part"])
+	assert.Len(t, gauges(md)["anthropic.limits.spend.limit"], 3)
+}
+
+// The gauges go through the receiver's delivery path (its obsreport and
+// the next consumer); a batch the pipeline refused is not sent again, the
+// next poll's values replace it.
+func TestLimitsDelivery(t *testing.T) {
+	_, srv := newLimitsAPIServer(t, consoleRoutes())
+	sink := &testConsumer{refuse: func(call int) bool { return call == 1 }}
+	core, logs := observer.New(zapcore.WarnLevel)
+	tr := limitsReceiver(t, srv.URL, false, withConsumer(sink), withLogger(zap.New(core)))
+	tr.pollLimits(context.Background())
+	assert.Equal(t, 1, sink.refused)
+	assert.Equal(t, 1, logs.FilterMessageSnippet("refused the limits gauges").Len())
+	tr.pollLimits(context.Background())
+	assert.Equal(t, 2, sink.calls, "the refused batch is not sent again")
+	md := sink.take()
+	assert.Equal(t, 16, md.DataPointCount(), "8 rate limits, 3 spend limits, 2 caps, 3 sums")
+	assert.Equal(t, 800.0, gauges(md)["anthropic.limits.spend.effective"]["|organization|monthly"])
+}
+
+// A receiver with only the limits report is valid and polls nothing else.
+func TestLimitsAlone(t *testing.T) {
+	_, srv := newLimitsAPIServer(t, consoleRoutes())
+	tr := limitsReceiver(t, srv.URL, false)
+	assert.Empty(t, tr.reports)
+	require.NotNil(t, tr.limits)
+	cfg := testConfig(srv.URL)
+	cfg.Usage.Poll.Enabled = false
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, errNoReport))
+}

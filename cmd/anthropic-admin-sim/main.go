@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,7 +46,11 @@ func main() {
 	rpm := flag.Int("rpm", 0, "requests per minute allowed on /v1 (0 = unlimited)")
 	adminKey := flag.String("admin-key", defaultAdminKey, "admin key to accept")
 	verbose := flag.Bool("v", false, "log one line per request")
+	limits := flag.String("limits", simulator.LimitsConsole, "organization the limits endpoints serve: "+strings.Join(simulator.LimitsModes, ", "))
 	flag.Parse()
+	if !slices.Contains(simulator.LimitsModes, *limits) {
+		log.Fatalf("-limits: %q is not one of %s", *limits, strings.Join(simulator.LimitsModes, ", "))
+	}
 
 	sim := simulator.New(simulator.Options{
 		Seed:              *seed,
@@ -55,6 +61,7 @@ func main() {
 		ClaudeCodeDelay:   zeroAsNegative(*ccDelay),
 		RequestsPerMinute: *rpm,
 		AdminKey:          *adminKey,
+		LimitsMode:        *limits,
 	})
 
 	var handler http.Handler = sim.Handler()

@@ -21,6 +21,7 @@ type apiError struct {
 	Status  int
 	Type    string
 	Message string
+	Code    string // error.details.error_code, when the reference documents one
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message) }
@@ -93,10 +94,15 @@ func defaultMessage(typ string) string {
 type errorBody struct {
 	Type  string `json:"type"`
 	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
+		Type    string        `json:"type"`
+		Message string        `json:"message"`
+		Details *errorDetails `json:"details,omitempty"`
 	} `json:"error"`
 	RequestID string `json:"request_id"`
+}
+
+type errorDetails struct {
+	ErrorCode string `json:"error_code"`
 }
 
 func writeError(w http.ResponseWriter, rid string, e *apiError) {
@@ -106,6 +112,9 @@ func writeError(w http.ResponseWriter, rid string, e *apiError) {
 	b.Error.Message = e.Message
 	if b.Error.Message == "" {
 		b.Error.Message = defaultMessage(e.Type)
+	}
+	if e.Code != "" {
+		b.Error.Details = &errorDetails{ErrorCode: e.Code}
 	}
 	b.RequestID = rid
 	writeJSON(w, e.Status, b)
@@ -297,6 +306,9 @@ func (s *Simulator) endpoint(path string) endpointFunc {
 		return s.handleUsers
 	case adminapi.PathMe:
 		return s.handleMe
+	}
+	if h := s.limitsEndpoint(path); h != nil {
+		return h
 	}
 	for prefix, get := range map[string]func(id string) (any, bool){
 		adminapi.PathWorkspaces + "/": s.getWorkspace,

@@ -3,8 +3,9 @@
 
 // Package simulator is a deterministic, faithful local simulator of the
 // Anthropic Admin API endpoints read by the usage receiver: the Messages
-// usage report, the cost report, the Claude Code analytics report and the
-// workspace, API key, user and organization lookups.
+// usage report, the cost report, the Claude Code analytics report, the
+// workspace, API key, user and organization lookups, and the rate-limit and
+// spend-limit lists of a Console or Enterprise organization (limits.go).
 //
 // Everything is computed from a seed: a synthetic organization, and per
 // series per UTC minute the FINAL values of the six usage counters. A series
@@ -76,6 +77,9 @@ type Options struct {
 	// AdminKey, if set, is the admin key to accept instead of the one
 	// derived from Seed.
 	AdminKey string
+	// LimitsMode is the kind of organization the spend-limit and rate-limit
+	// endpoints serve (limits.go); "" is LimitsConsole.
+	LimitsMode string
 }
 
 // OrgOptions sizes the synthetic organization.
@@ -141,6 +145,9 @@ func New(opts Options) *Simulator {
 	}
 	if opts.Org.Scale <= 0 {
 		opts.Org.Scale = 1
+	}
+	if opts.LimitsMode == "" {
+		opts.LimitsMode = LimitsConsole
 	}
 	s := &Simulator{opts: opts, now: opts.Now, seed: uint64(opts.Seed), faults: &Faults{}}
 	s.org = newOrg(s.seed, opts, opts.Now())

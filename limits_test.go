@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -25,7 +26,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/simulator"
 )
 
 func TestLimitsConfig(t *testing.T) {
@@ -386,4 +389,65 @@ func TestLimitsAlone(t *testing.T) {
 	err := cfg.Validate()
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, errNoReport))
+}
+
+// The limits report against the simulator's Console organization, with the
+// names lookup on: the caps it derives from the simulator's configured
+// limits, the month to date equal to the simulator's ground truth once the
+// cost has settled, and the requests one poll costs.
+func TestLimitsAgainstSimulator(t *testing.T) {
+	clock := fakeclock.New(time.Date(2026, 9, 3, 9, 0, 30, 0, time.UTC))
+	sim := simulator.New(simulator.Options{Seed: 5, Now: clock.Now, HistoryDays: 4})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	frozen := clock.Now()
+	sim.Freeze(frozen)
+	clock.Advance(2 * time.Hour) // past the cost's settle delay
+
+	cfg := testConfig(srv.URL)
+	cfg.AdminAPIKey = configopaque.String(sim.AdminKey())
+	cfg.Usage.Poll.Enabled = false
+	cfg.Limits = LimitsConfig{Enabled: true, Interval: 5 * time.Minute}
+	tr := startReceiver(t, cfg, clock.Now)
+	tr.names = newNameCache()
+	tr.limits.names = tr.names
+	tr.names.refresh(context.Background(), tr.client, zap.NewNop())
+	sim.ResetStats()
+
+	md, err := tr.limits.poll(context.Background(), tr.client, clock.Now())
+	require.NoError(t, err)
+	stats := sim.Stats()
+	ws := sim.ActiveWorkspaceIDs()
+	g := gauges(md)
+	assert.Equal(t, map[string]float64{
+		"|organization|monthly":      simulator.SimOrganizationCents / 100,
+		ws[0] + "|workspace|monthly": float64(simulator.SimWorkspaceCents[0]) / 100,
+		ws[1] + "|workspace|monthly": float64(simulator.SimWorkspaceCents[1]) / 100,
+	}, g["anthropic.limits.spend.effective"])
+
+	monthStart := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	want := map[string]float64{}
+	for _, r := range sim.TruthCost(simulator.TruthQuery{StartingAt: monthStart, EndingAt: frozen, GroupBy: []string{"workspace_id"}}) {
+		w := "default"
+		if id := r.Dims["workspace_id"]; id != nil {
+			w = *id
+		}
+		want[w+"|workspace|monthly"] += float64(r.AmountNanoCents) / 1e11
+		want["|organization|monthly"] += float64(r.AmountNanoCents) / 1e11
+	}
+	got := g["anthropic.limits.spend.period_to_date"]
+	require.Len(t, got, len(want))
+	for k, v := range want {
+		assert.InDelta(t, v, got[k], 1e-6, k)
+	}
+	assert.Positive(t, want["|organization|monthly"])
+
+	rm := md.ResourceMetrics().At(0).Resource().Attributes()
+	org, _ := rm.Get("anthropic.organization.id")
+	assert.Equal(t, sim.OrganizationID(), org.Str())
+
+	// One poll: rate limits, the workspace list, one request per active
+	// workspace, the spend-limit list and the month's cost report.
+	assert.Equal(t, 4+len(ws), stats.Total, "%v", stats.Requests)
+	t.Logf("one limits poll: %d requests (%d active workspaces); every 5 minutes: %d an hour", stats.Total, len(ws), 12*stats.Total)
 }

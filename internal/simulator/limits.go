@@ -519,3 +519,16 @@ func (s *Simulator) limitsEndpoint(path string) endpointFunc {
 	}
 	return nil
 }
+
+// ActiveWorkspaceIDs are the listed workspaces not archived now: those whose
+// rate limits a client reads.
+func (s *Simulator) ActiveWorkspaceIDs() []string {
+	var out []string
+	now := s.now()
+	for _, w := range s.listedWorkspaces() {
+		if w.ArchivedAt == nil || w.ArchivedAt.After(now) {
+			out = append(out, *w.ID)
+		}
+	}
+	return out
+}

@@ -202,12 +202,25 @@ func (s *Simulator) rateLimitsAvailable() *apiError {
 	return nil
 }
 
-func groupTypeFilter(q url.Values) (string, *apiError) {
+// rateListParams are the parameters both rate-limit lists take: the
+// group_type filter and the optional limit.
+func rateListParams(q url.Values) (string, int, *apiError) {
 	gt := q.Get("group_type")
 	if gt != "" && !oneOf(gt, rateGroupTypes) {
-		return "", badRequest("group_type: unknown value %q; allowed values: %s", gt, quoteList(rateGroupTypes))
+		return "", 0, badRequest("group_type: unknown value %q; allowed values: %s", gt, quoteList(rateGroupTypes))
 	}
-	return gt, nil
+	limit, err := optionalLimit(q)
+	return gt, limit, err
+}
+
+// rateEntry is what both rate-limit lists say of a group; the deprecated
+// flat group_type is sent under the 2023-06-01 API version only [U].
+func rateEntry(r *http.Request, g rateGroup) rateLimitJSON {
+	e := rateLimitJSON{Group: rateGroupJSON{g.typ, g.id, g.name}, Models: g.models}
+	if r.Header.Get("anthropic-version") == "2023-06-01" {
+		e.GroupType = g.typ
+	}
+	return e
 }
 
 func (s *Simulator) handleRateLimits(r *http.Request) (any, *apiError) {
@@ -215,25 +228,18 @@ func (s *Simulator) handleRateLimits(r *http.Request) (any, *apiError) {
 		return nil, err
 	}
 	q := r.URL.Query()
-	gt, err := groupTypeFilter(q)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := optionalLimit(q)
+	gt, limit, err := rateListParams(q)
 	if err != nil {
 		return nil, err
 	}
 	model := q.Get("model")
-	legacy := r.Header.Get("anthropic-version") == "2023-06-01"
 	var items []rateLimitJSON
 	for _, g := range s.rateGroups() {
 		if gt != "" && g.typ != gt || model != "" && !oneOf(model, g.models) {
 			continue
 		}
-		e := rateLimitJSON{Type: "rate_limit", ID: s.entryID(g), Group: rateGroupJSON{g.typ, g.id, g.name}, Models: g.models}
-		if legacy {
-			e.GroupType = g.typ
-		}
+		e := rateEntry(r, g)
+		e.Type, e.ID = "rate_limit", s.entryID(g)
 		for _, l := range g.limits {
 			e.Limits = append(e.Limits, limiterJSON{Type: l.typ, Value: l.value})
 		}
@@ -263,15 +269,10 @@ func (s *Simulator) handleWorkspaceRateLimits(wsID string, r *http.Request) (any
 	if err != nil {
 		return nil, err
 	}
-	gt, err := groupTypeFilter(q)
+	gt, limit, err := rateListParams(q)
 	if err != nil {
 		return nil, err
 	}
-	limit, err := optionalLimit(q)
-	if err != nil {
-		return nil, err
-	}
-	legacy := r.Header.Get("anthropic-version") == "2023-06-01"
 	var items []rateLimitJSON
 	firstModelGroup := true
 	for _, g := range s.rateGroups() {
@@ -282,10 +283,8 @@ func (s *Simulator) handleWorkspaceRateLimits(wsID string, r *http.Request) (any
 		if gt != "" && g.typ != gt || len(over) == 0 && !inherited {
 			continue
 		}
-		e := rateLimitJSON{Type: "workspace_rate_limit", WorkspaceID: wsID, RateLimitID: s.entryID(g), Group: rateGroupJSON{g.typ, g.id, g.name}, Models: g.models}
-		if legacy {
-			e.GroupType = g.typ
-		}
+		e := rateEntry(r, g)
+		e.Type, e.WorkspaceID, e.RateLimitID = "workspace_rate_limit", wsID, s.entryID(g)
 		for _, l := range g.limits {
 			org := l.value
 			v, overridden := over[l.typ]

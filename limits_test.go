@@ -17,10 +17,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -28,6 +32,7 @@ import (
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/fakeclock"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
+	"github.com/anthropicusage/anthropicusagereceiver/internal/metadatatest"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/simulator"
 )
 
@@ -450,4 +455,24 @@ func TestLimitsAgainstSimulator(t *testing.T) {
 	// workspace, the spend-limit list and the month's cost report.
 	assert.Equal(t, 4+len(ws), stats.Total, "%v", stats.Requests)
 	t.Logf("one limits poll: %d requests (%d active workspaces); every 5 minutes: %d an hour", stats.Total, len(ws), 12*stats.Total)
+}
+
+// The receiver's own request telemetry names all the workspaces'
+// rate-limit paths alike, so that its endpoint label does not grow with the
+// workspaces.
+func TestLimitsRequestTelemetry(t *testing.T) {
+	_, srv := newLimitsAPIServer(t, consoleRoutes())
+	tt := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tt.Shutdown(context.Background())) }()
+	tr := limitsReceiver(t, srv.URL, false, withSettings(metadatatest.NewSettings(tt)))
+	_, err := tr.limits.poll(context.Background(), tr.client, limitsNow)
+	require.NoError(t, err)
+	ok := func(endpoint string) metricdata.DataPoint[int64] {
+		return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String("endpoint", endpoint),
+			attribute.String("status_class", "2xx"), attribute.String("error_type", "")), Value: 1}
+	}
+	metadatatest.AssertEqualAnthropicUsageRequests(t, tt, []metricdata.DataPoint[int64]{
+		ok(adminapi.PathRateLimits), ok(adminapi.PathWorkspaces), ok("/v1/organizations/workspaces/{workspace_id}/rate_limits"),
+		ok(adminapi.PathSpendLimits), ok(adminapi.PathCostReport),
+	}, metricdatatest.IgnoreTimestamp())
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // Limits paths (../shared/anthropic-limits-api.md), relative to the endpoint.
@@ -196,4 +197,17 @@ type SpendActor struct {
 	Type           string `json:"type"`
 	UserID         string `json:"user_id"`
 	ScopedAPIKeyID string `json:"scoped_api_key_id"`
+}
+
+// workspaceRateLimitsEndpoint names every workspace's rate-limit path in
+// telemetry, so that an endpoint label does not grow with the workspaces.
+const workspaceRateLimitsEndpoint = PathWorkspaces + "/{workspace_id}/rate_limits"
+
+// Endpoint is the path as telemetry names it: the path itself, but one name
+// for all the workspaces' rate-limit paths.
+func Endpoint(path string) string {
+	if rest, ok := strings.CutPrefix(path, PathWorkspaces+"/"); ok && strings.HasSuffix(rest, "/rate_limits") {
+		return workspaceRateLimitsEndpoint
+	}
+	return path
 }

@@ -11,8 +11,10 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,9 +26,31 @@ const limitsWithin = 30 * time.Second
 // checkLimits: the limits report's gauges in Prometheus equal what the
 // simulator serves: every organization rate limit, a workspace's rate limits
 // with their source, the caps derived from the configured spend limits, and
-// the month's spend so far equal to the simulator's ground truth.
-func (e *env) checkLimits(ctx context.Context, t *testing.T) {
+// the month's spend so far equal to the simulator's ground truth. The member
+// report, which a Console organization is answered 400, was read once per
+// collector process and reported once in col's log, while the other parts
+// were polled all along.
+func (e *env) checkLimits(ctx context.Context, t *testing.T, col *process) {
 	t.Helper()
+	var stats struct {
+		Requests map[string]int `json:"requests"`
+	}
+	if err := getJSON(ctx, e.simURL+"/_sim/stats", nil, &stats); err != nil {
+		t.Errorf("simulator stats: %v", err)
+	}
+	polls, effective := stats.Requests["/v1/organizations/rate_limits"], stats.Requests["/v1/organizations/spend_limits/effective"]
+	if effective != 2 || polls < 5 {
+		t.Errorf("the member report (400 for Console) was read %d times by the two collector processes, want 2 (one each), over %d limits polls", effective, polls)
+	}
+	log, err := os.ReadFile(col.log)
+	if err != nil {
+		t.Error(err)
+	}
+	if n := strings.Count(string(log), "lacks this part of the limits report"); n != 1 || !strings.Contains(string(log), "organization_type_not_supported") {
+		t.Errorf("the collector reported the missing member report %d times, want once with its error code", n)
+	}
+	t.Logf("limits report: %d polls; the member report read %d times (once per process) and reported once", polls, effective)
+
 	deadline := time.Now().Add(limitsWithin)
 	for {
 		bad := e.limitsMismatches(ctx)

@@ -331,7 +331,13 @@ func (s *Simulator) endpoint(path string) endpointFunc {
 // window of the simulator clock; if refused it returns the whole seconds
 // until a slot frees.
 func (s *Simulator) rateLimit() (int, bool) {
-	rpm := s.opts.RequestsPerMinute
+	return s.slidingWindow(&s.rl, s.opts.RequestsPerMinute)
+}
+
+// slidingWindow admits a request under rpm over the last 60 s of the clock
+// in the window *times; if refused it returns the whole seconds until a
+// slot frees.
+func (s *Simulator) slidingWindow(times *[]int64, rpm int) (int, bool) {
 	if rpm <= 0 {
 		return 0, true
 	}
@@ -340,16 +346,16 @@ func (s *Simulator) rateLimit() (int, bool) {
 	defer s.mu.Unlock()
 	cut := now - int64(time.Minute)
 	i := 0
-	for i < len(s.rl) && s.rl[i] <= cut {
+	for i < len(*times) && (*times)[i] <= cut {
 		i++
 	}
-	s.rl = s.rl[i:]
-	if len(s.rl) < rpm {
-		s.rl = append(s.rl, now)
+	*times = (*times)[i:]
+	if len(*times) < rpm {
+		*times = append(*times, now)
 		return 0, true
 	}
 	s.stats.RateLimited++
-	wait := ceilDiv(s.rl[0]+int64(time.Minute)-now, int64(time.Second))
+	wait := ceilDiv((*times)[0]+int64(time.Minute)-now, int64(time.Second))
 	if wait < 1 {
 		wait = 1
 	}

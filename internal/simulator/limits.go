@@ -370,7 +370,24 @@ func (s *Simulator) rbacGroupID() string {
 
 var spendScopeTypes = []string{"organization", "organization_service", "rbac_group", "seat_tier", "usage_tier", "user", "workspace"}
 
+// spendRequestsPerMinute is the limit the eight spend-limit endpoints share
+// per organization.
+const spendRequestsPerMinute = 60
+
+// spendRateLimit answers 429 past spendRequestsPerMinute [U: whether with a
+// retry-after; this one sends none].
+func (s *Simulator) spendRateLimit() *apiError {
+	if wait, ok := s.slidingWindow(&s.spendRL, spendRequestsPerMinute); !ok {
+		return &apiError{Status: 429, Type: "rate_limit_error",
+			Message: fmt.Sprintf("Rate limited: the spend limit endpoints allow %d requests per minute; retry after %d seconds", spendRequestsPerMinute, wait)}
+	}
+	return nil
+}
+
 func (s *Simulator) handleSpendLimits(r *http.Request) (any, *apiError) {
+	if err := s.spendRateLimit(); err != nil {
+		return nil, err
+	}
 	if !hasBeta(r, adminapi.BetaSpendLimitReads) {
 		return nil, badRequest("anthropic-beta: listing spend limits requires the %s beta", adminapi.BetaSpendLimitReads)
 	}
@@ -458,6 +475,9 @@ func milliCents(n int64) string {
 }
 
 func (s *Simulator) handleEffectiveSpendLimits(r *http.Request) (any, *apiError) {
+	if err := s.spendRateLimit(); err != nil {
+		return nil, err
+	}
 	if s.opts.LimitsMode != LimitsEnterprise {
 		return nil, &apiError{Status: 400, Type: "invalid_request_error", Code: "organization_type_not_supported",
 			Message: "Effective spend limits are only available for Claude Enterprise organizations"}

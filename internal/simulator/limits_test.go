@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -171,4 +172,24 @@ func TestLimitsNoEarlyAccess(t *testing.T) {
 	e := newEnv(t, Options{LimitsMode: LimitsConsoleNoEarlyAccess})
 	requireError(t, e.get(adminapi.PathSpendLimits, nil, "anthropic-beta", adminapi.BetaSpendLimitReads), 403, "permission_error", "early access")
 	e.getOK(adminapi.PathRateLimits, nil)
+}
+
+// The spend-limit endpoints share 60 requests a minute: the 61st within a
+// minute is answered 429, on either endpoint; a minute later they are served
+// again. Other endpoints are not counted.
+func TestSpendEndpointsRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	beta := []string{"anthropic-beta", adminapi.BetaSpendLimitReads}
+	for range 30 {
+		e.getOK(adminapi.PathSpendLimits, nil, beta...)
+		requireError(t, e.get(adminapi.PathSpendLimitsEffective, nil), 400, "invalid_request_error", "Enterprise")
+		e.getOK(adminapi.PathRateLimits, nil)
+		e.clock.Advance(time.Second / 2)
+	}
+	requireError(t, e.get(adminapi.PathSpendLimits, nil, beta...), 429, "rate_limit_error", "60 requests per minute")
+	requireError(t, e.get(adminapi.PathSpendLimitsEffective, nil), 429, "rate_limit_error", "")
+	e.getOK(adminapi.PathRateLimits, nil)
+	e.clock.Advance(time.Minute)
+	e.getOK(adminapi.PathSpendLimits, nil, beta...)
 }

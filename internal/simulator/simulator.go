@@ -114,9 +114,11 @@ type Simulator struct {
 
 	faults *Faults
 
-	mu    sync.Mutex // guards stats and rl
+	mu    sync.Mutex // guards stats, rl and spendRL
 	stats Stats
 	rl    []int64 // accepted request times (ns) in the sliding window
+	// spendRL: the spend-limit endpoints' own 60 requests a minute (limits.go).
+	spendRL []int64
 }
 
 // New builds a simulator. The organization is fixed at construction, from

@@ -79,7 +79,7 @@ func main() {
 	fmt.Printf("  admin key (x-api-key):     %s\n", sim.AdminKey())
 	fmt.Printf("  non-admin key (gets 403):  %s\n", sim.APIKey())
 	fmt.Printf("  organization:              %s (%d usage series, history from %s)\n", sim.OrganizationID(), sim.SeriesCount(), sim.Origin().Format(time.RFC3339))
-	fmt.Printf("  limits endpoints:          %s organization (-limits: console, console-no-early-access, enterprise)\n", *limits)
+	fmt.Printf("  limits endpoints:          %s organization (-limits: %s)\n", *limits, strings.Join(simulator.LimitsModes, ", "))
 	fmt.Printf("  try: curl -H 'x-api-key: %s' -H 'anthropic-version: 2023-06-01' '%s/v1/organizations/usage_report/messages?starting_at=%s&group_by[]=model'\n",
 		sim.AdminKey(), url, time.Now().UTC().Truncate(24*time.Hour).Format("2006-01-02T15:04:05Z"))
 	fmt.Printf("  ground truth and controls: %s/_sim/info, /_sim/truth/usage, /_sim/truth/cost, /_sim/truth/claude_code, /_sim/stats, POST /_sim/freeze, POST /_sim/faults\n", url)

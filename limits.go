@@ -330,7 +330,9 @@ func (l *limitsReport) points(d limitsData) []gaugePoint {
 			mb.RecordAnthropicLimitsSpendLimitDataPoint(ts, v, scope, period, enabled, scopeIDOption(id)...)
 		}})
 	}
-	pts = append(pts, l.derivedCaps(usd)...)
+	if !enterprise(d.spend) {
+		pts = append(pts, l.derivedCaps(usd)...)
+	}
 	for _, s := range d.effective {
 		pts = append(pts, l.memberPoints(s)...)
 	}
@@ -347,26 +349,29 @@ func (l *limitsReport) points(d limitsData) []gaugePoint {
 	return pts
 }
 
-// derivedCaps are a Claude Console organization's effective monthly caps,
-// which the API does not report: the organization's is the lower of the
-// usage-tier cap and its own enabled limit; a workspace's the lower of its
-// limit and the organization's [I: the reference's derivation]. In a Claude
-// Enterprise organization (seat-tier, group or member limits, and neither a
-// usage tier nor workspace limits) the organization limit is each member's
-// default, not a pooled cap: nothing is derived.
-func (l *limitsReport) derivedCaps(limits []adminapi.SpendLimit) []gaugePoint {
-	console, enterprise := false, false
+// enterprise reports whether the configured limits are a Claude Enterprise
+// organization's: seat-tier, group, service or member limits (with or
+// without an amount), and neither a usage tier nor workspace limits.
+func enterprise(limits []adminapi.SpendLimit) bool {
+	console, members := false, false
 	for _, s := range limits {
 		switch s.Scope.Type {
 		case scopeUsageTier, scopeWorkspace:
 			console = true
 		case "seat_tier", "rbac_group", "organization_service", scopeUser:
-			enterprise = true
+			members = true
 		}
 	}
-	if enterprise && !console {
-		return nil
-	}
+	return members && !console
+}
+
+// derivedCaps are a Claude Console organization's effective monthly caps,
+// which the API does not report: the organization's is the lower of the
+// usage-tier cap and its own enabled limit; a workspace's the lower of its
+// limit and the organization's [I: the reference's derivation]. Not for a
+// Claude Enterprise organization, whose organization limit is each member's
+// default, not a pooled cap. limits are those with an amount in USD.
+func (l *limitsReport) derivedCaps(limits []adminapi.SpendLimit) []gaugePoint {
 	orgCap, hasOrg := 0.0, false
 	lower := func(v float64) {
 		if !hasOrg || v < orgCap {

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
@@ -475,4 +476,58 @@ func TestLimitsRequestTelemetry(t *testing.T) {
 		ok(adminapi.PathRateLimits), ok(adminapi.PathWorkspaces), ok("/v1/organizations/workspaces/{workspace_id}/rate_limits"),
 		ok(adminapi.PathSpendLimits), ok(adminapi.PathCostReport),
 	}, metricdatatest.IgnoreTimestamp())
+}
+
+// The caps derived from configured limits, without HTTP: the lower of the
+// usage tier and the enabled organization limit; a workspace's bounded by
+// it; nothing for an Enterprise organization, even one whose only other
+// limit has no amount.
+func TestLimitsDerivedCaps(t *testing.T) {
+	limit := func(scope, ws, amount string, enabled bool) adminapi.SpendLimit {
+		return adminapi.SpendLimit{Scope: adminapi.SpendScope{Type: scope, WorkspaceID: ws}, Period: "monthly",
+			Amount: adminapi.Decimal(amount), Currency: "USD", IsEnabled: &enabled}
+	}
+	tests := []struct {
+		name   string
+		limits []adminapi.SpendLimit
+		want   map[string]float64
+	}{
+		{
+			name:   "tier, organization and workspace",
+			limits: []adminapi.SpendLimit{limit("workspace", "w1", "90000", true), limit("organization", "", "80000", true), limit("usage_tier", "", "100000", true)},
+			want:   map[string]float64{"|organization|monthly": 800, "w1|workspace|monthly": 800},
+		},
+		{
+			name:   "extra usage switched off: the tier's cap",
+			limits: []adminapi.SpendLimit{limit("organization", "", "80000", false), limit("usage_tier", "", "100000", true)},
+			want:   map[string]float64{"|organization|monthly": 1000},
+		},
+		{
+			name:   "custom tier without an amount: the organization's own",
+			limits: []adminapi.SpendLimit{limit("organization", "", "80000", true), limit("usage_tier", "", "", true)},
+			want:   map[string]float64{"|organization|monthly": 800},
+		},
+		{
+			name:   "a workspace limit alone",
+			limits: []adminapi.SpendLimit{limit("workspace", "w1", "2500", true)},
+			want:   map[string]float64{"w1|workspace|monthly": 25},
+		},
+		{
+			name:   "enterprise: a member default, not a pooled cap",
+			limits: []adminapi.SpendLimit{limit("organization", "", "20000", true), limit("seat_tier", "", "", true)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &limitsReport{cfg: LimitsConfig{Enabled: true}, logger: zap.NewNop()}
+			mb := metadata.NewMetricsBuilder(metadata.NewDefaultMetricsBuilderConfig(), receivertest.NewNopSettings(metadata.Type))
+			l.mb, l.rb = mb, mb.NewResourceBuilder()
+			got := gauges(l.build(l.points(limitsData{spend: tt.limits}), limitsNow))["anthropic.limits.spend.effective"]
+			if tt.want == nil {
+				assert.Empty(t, got)
+				return
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
 }

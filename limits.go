@@ -88,8 +88,8 @@ type limitsAPI interface {
 var _ limitsAPI = (*adminapi.Client)(nil)
 
 // limitsReport polls the limits and builds their gauges. Gauges need no
-// accounting: a poll's batch the pipeline refuses is not sent again, the
-// next poll's values replace it. Only its own loop uses it.
+// accounting: a batch the pipeline refuses is not kept, the next tick sends
+// the values as they are then. Only its own loop uses it.
 type limitsReport struct {
 	cfg    LimitsConfig
 	mb     *metadata.MetricsBuilder
@@ -99,6 +99,11 @@ type limitsReport struct {
 	// missingUntil: a part the organization lacks is not read before then.
 	missingUntil   map[string]time.Time
 	warnedCurrency bool
+	// last is the last poll's points, repeated every tick until the next
+	// poll; nextPoll is when that is due, tolerance how early a tick may be.
+	last      []gaugePoint
+	nextPoll  time.Time
+	tolerance time.Duration
 }
 
 func newLimitsReport(r *anthropicReceiver) *limitsReport {
@@ -110,11 +115,12 @@ func newLimitsReport(r *anthropicReceiver) *limitsReport {
 		names:        r.names,
 		logger:       r.logger.With(zap.String("report", "limits")),
 		missingUntil: map[string]time.Time{},
+		tolerance:    r.cfg.CollectionInterval / 2,
 	}
 }
 
-// runLimits polls the limits every limits.interval until ctx ends, and
-// sends each poll's gauges through the receiver's delivery path.
+// runLimits ticks the limits report every collection_interval until ctx
+// ends, and sends each tick's gauges through the receiver's delivery path.
 func (r *anthropicReceiver) runLimits(ctx context.Context) {
 	if !sleep(ctx, r.cfg.InitialDelay) {
 		return
@@ -122,10 +128,10 @@ func (r *anthropicReceiver) runLimits(ctx context.Context) {
 	if r.names != nil {
 		r.names.awaitFirst(ctx, namesFirstLookup) // the organization id on the first gauges
 	}
-	ticker := time.NewTicker(r.cfg.Limits.Interval)
+	ticker := time.NewTicker(r.cfg.CollectionInterval)
 	defer ticker.Stop()
 	for {
-		r.pollLimits(ctx)
+		r.tickLimits(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -134,14 +140,22 @@ func (r *anthropicReceiver) runLimits(ctx context.Context) {
 	}
 }
 
-// pollLimits is one poll: what was read is sent even when a part failed.
-func (r *anthropicReceiver) pollLimits(ctx context.Context) {
-	md, err := r.limits.poll(ctx, r.client, r.now().UTC())
-	if err != nil && ctx.Err() == nil {
-		r.limits.logger.Warn("Limits poll incomplete; what was read is sent, the rest is read again next interval", zap.Error(err))
+// tickLimits polls the limits when they are due, and otherwise repeats the
+// last poll's values at the tick's time, as the reports repeat their
+// totals: a gauge read every 5 minutes would otherwise go stale in
+// Prometheus (5 minutes of lookback) and expire from its exporter between
+// two polls. What was read is sent even when a part failed.
+func (r *anthropicReceiver) tickLimits(ctx context.Context) {
+	l, now := r.limits, r.now().UTC()
+	if !now.Before(l.nextPoll.Add(-l.tolerance)) {
+		pts, err := l.poll(ctx, r.client, now)
+		if err != nil && ctx.Err() == nil {
+			l.logger.Warn("Limits poll incomplete; what was read is sent, the rest is read again next interval", zap.Error(err))
+		}
+		l.last, l.nextPoll = pts, now.Add(l.cfg.Interval)
 	}
-	if err := r.send(ctx, md); err != nil && ctx.Err() == nil {
-		r.limits.logger.Warn("The pipeline refused the limits gauges; the next poll sends fresh values", zap.Error(err))
+	if err := r.send(ctx, l.build(l.last, now)); err != nil && ctx.Err() == nil {
+		l.logger.Warn("The pipeline refused the limits gauges; the next tick sends them again, as they are then", zap.Error(err))
 	}
 }
 
@@ -154,8 +168,8 @@ type limitsData struct {
 	monthToDate map[string]int64 // nano-cents by workspace; "" is the organization
 }
 
-// poll reads every available part and builds the gauges at now.
-func (l *limitsReport) poll(ctx context.Context, api limitsAPI, now time.Time) (pmetric.Metrics, error) {
+// poll reads every available part and maps it to points.
+func (l *limitsReport) poll(ctx context.Context, api limitsAPI, now time.Time) ([]gaugePoint, error) {
 	var d limitsData
 	var errs []error
 	read := func(p limitsPart, f func() error) {
@@ -205,7 +219,7 @@ func (l *limitsReport) poll(ctx context.Context, api limitsAPI, now time.Time) (
 		d.monthToDate, err = l.monthToDate(ctx, api, now)
 		return err
 	})
-	return l.build(l.points(d), now), errors.Join(errs...)
+	return l.points(d), errors.Join(errs...)
 }
 
 // lacks reports whether an error says the organization lacks the endpoint

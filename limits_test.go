@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
@@ -171,10 +172,20 @@ func consoleRoutes() map[string]limitsRoute {
 }
 
 func limitsReceiver(t *testing.T, endpoint string, members bool, opts ...testOption) *testReceiver {
+	return limitsReceiverAt(t, endpoint, members, func() time.Time { return limitsNow }, opts...)
+}
+
+func limitsReceiverAt(t *testing.T, endpoint string, members bool, now func() time.Time, opts ...testOption) *testReceiver {
 	cfg := testConfig(endpoint)
 	cfg.Usage.Poll.Enabled = false
 	cfg.Limits = LimitsConfig{Enabled: true, Interval: 5 * time.Minute, Members: members}
-	return startReceiver(t, cfg, func() time.Time { return limitsNow }, opts...)
+	return startReceiver(t, cfg, now, opts...)
+}
+
+// pollLimits polls the limits report once, at at, and builds its batch.
+func pollLimits(tr *testReceiver, at time.Time) (pmetric.Metrics, error) {
+	pts, err := tr.limits.poll(context.Background(), tr.client, at)
+	return tr.limits.build(pts, at), err
 }
 
 // gauges reads the points of md as metric -> "workspace|attr=value,…" -> value.
@@ -215,7 +226,7 @@ func gauges(md pmetric.Metrics) map[string]map[string]float64 {
 func TestLimitsConsole(t *testing.T) {
 	api, srv := newLimitsAPIServer(t, consoleRoutes())
 	tr := limitsReceiver(t, srv.URL, true)
-	md, err := tr.limits.poll(context.Background(), tr.client, limitsNow)
+	md, err := pollLimits(tr, limitsNow)
 	require.NoError(t, err)
 	compareGolden(t, "limits_console.yaml", md)
 
@@ -290,7 +301,7 @@ func TestLimitsEnterpriseMembers(t *testing.T) {
 	defer srvLast.Close()
 
 	tr := limitsReceiver(t, srvLast.URL, true)
-	md, err := tr.limits.poll(context.Background(), tr.client, limitsNow)
+	md, err := pollLimits(tr, limitsNow)
 	require.NoError(t, err)
 	compareGolden(t, "limits_enterprise.yaml", md)
 	g := gauges(md)
@@ -309,7 +320,7 @@ func TestLimitsEnterpriseMembers(t *testing.T) {
 
 	api2, srv2 := newLimitsAPIServer(t, routes)
 	tr = limitsReceiver(t, srv2.URL, false)
-	md, err = tr.limits.poll(context.Background(), tr.client, limitsNow)
+	md, err = pollLimits(tr, limitsNow)
 	require.NoError(t, err)
 	g = gauges(md)
 	assert.Len(t, g["anthropic.limits.spend.limit"], 2, "no user rows without limits.members")
@@ -332,7 +343,7 @@ func TestLimitsUnavailablePartsReportedOnce(t *testing.T) {
 
 	at := limitsNow
 	for i := range 3 {
-		md, err := tr.limits.poll(context.Background(), tr.client, at)
+		md, err := pollLimits(tr, at)
 		require.Error(t, err, "poll %d", i)
 		assert.Contains(t, err.Error(), "month_to_date_spend")
 		assert.NotContains(t, err.Error(), "spend_limits:")
@@ -356,7 +367,7 @@ func TestLimitsUnavailablePartsReportedOnce(t *testing.T) {
 	// (said once only), the spend-limit list was granted meanwhile.
 	api.set(adminapi.PathSpendLimits, limitsRoute{file: "spend_limits_console.json"})
 	at = limitsNow.Add(limitsReprobe)
-	md, _ := tr.limits.poll(context.Background(), tr.client, at)
+	md, _ := pollLimits(tr, at)
 	assert.Equal(t, 2, api.count(adminapi.PathSpendLimits))
 	assert.Equal(t, 2, api.count(adminapi.PathSpendLimitsEffective))
 	assert.Len(t, logs.FilterMessageSnippet("lacks this part").All(), 2)
@@ -367,21 +378,42 @@ func TestLimitsUnavailablePartsReportedOnce(t *testing.T) {
 }
 
 // The gauges go through the receiver's delivery path (its obsreport and
-// the next consumer); a batch the pipeline refused is not sent again, the
-// next poll's values replace it.
-func TestLimitsDelivery(t *testing.T) {
-	_, srv := newLimitsAPIServer(t, consoleRoutes())
+// the next consumer). Between two polls every tick repeats the last values
+// at its own time, without a request, so that they do not go stale; a
+// batch the pipeline refused is not kept, the next tick sends the values.
+func TestLimitsTicks(t *testing.T) {
+	api, srv := newLimitsAPIServer(t, consoleRoutes())
 	sink := &testConsumer{refuse: func(call int) bool { return call == 1 }}
 	core, logs := observer.New(zapcore.WarnLevel)
-	tr := limitsReceiver(t, srv.URL, false, withConsumer(sink), withLogger(zap.New(core)))
-	tr.pollLimits(context.Background())
+	clock := fakeclock.New(limitsNow)
+	tr := limitsReceiverAt(t, srv.URL, false, clock.Now, withConsumer(sink), withLogger(zap.New(core)))
+	ctx := context.Background()
+
+	tr.tickLimits(ctx)
 	assert.Equal(t, 1, sink.refused)
 	assert.Equal(t, 1, logs.FilterMessageSnippet("refused the limits gauges").Len())
-	tr.pollLimits(context.Background())
-	assert.Equal(t, 2, sink.calls, "the refused batch is not sent again")
+	clock.Advance(time.Minute)
+	tr.tickLimits(ctx)
+	clock.Advance(3 * time.Minute)
+	tr.tickLimits(ctx)
+	assert.Equal(t, 1, api.count(adminapi.PathRateLimits), "no request between two polls")
+	assert.Equal(t, 3, sink.calls)
 	md := sink.take()
-	assert.Equal(t, 16, md.DataPointCount(), "8 rate limits, 3 spend limits, 2 caps, 3 sums")
+	assert.Equal(t, 32, md.DataPointCount(), "8 rate limits, 3 spend limits, 2 caps, 3 sums, twice")
+	stamps := map[pcommon.Timestamp]int{}
+	for i := range md.ResourceMetrics().Len() {
+		ms := md.ResourceMetrics().At(i).ScopeMetrics().At(0).Metrics()
+		stamps[ms.At(0).Gauge().DataPoints().At(0).Timestamp()]++
+	}
+	assert.Equal(t, map[pcommon.Timestamp]int{
+		pcommon.NewTimestampFromTime(limitsNow.Add(time.Minute)):     3,
+		pcommon.NewTimestampFromTime(limitsNow.Add(4 * time.Minute)): 3,
+	}, stamps, "repeated values carry the tick's time (three resources: the organization, two workspaces)")
 	assert.Equal(t, 800.0, gauges(md)["anthropic.limits.spend.effective"]["|organization|monthly"])
+
+	clock.Advance(31 * time.Second) // within half a collection interval of the next poll
+	tr.tickLimits(ctx)
+	assert.Equal(t, 2, api.count(adminapi.PathRateLimits), "polled again after limits.interval")
 }
 
 // A receiver with only the limits report is valid and polls nothing else.
@@ -420,7 +452,7 @@ func TestLimitsAgainstSimulator(t *testing.T) {
 	tr.names.refresh(context.Background(), tr.client, zap.NewNop())
 	sim.ResetStats()
 
-	md, err := tr.limits.poll(context.Background(), tr.client, clock.Now())
+	md, err := pollLimits(tr, clock.Now())
 	require.NoError(t, err)
 	stats := sim.Stats()
 	ws := sim.ActiveWorkspaceIDs()
@@ -466,7 +498,7 @@ func TestLimitsRequestTelemetry(t *testing.T) {
 	tt := componenttest.NewTelemetry()
 	defer func() { require.NoError(t, tt.Shutdown(context.Background())) }()
 	tr := limitsReceiver(t, srv.URL, false, withSettings(metadatatest.NewSettings(tt)))
-	_, err := tr.limits.poll(context.Background(), tr.client, limitsNow)
+	_, err := pollLimits(tr, limitsNow)
 	require.NoError(t, err)
 	ok := func(endpoint string) metricdata.DataPoint[int64] {
 		return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String("endpoint", endpoint),

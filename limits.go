@@ -104,6 +104,7 @@ type limitsReport struct {
 	last      []gaugePoint
 	nextPoll  time.Time
 	tolerance time.Duration
+	data      limitsData // each part as last read
 }
 
 func newLimitsReport(r *anthropicReceiver) *limitsReport {
@@ -159,67 +160,88 @@ func (r *anthropicReceiver) tickLimits(ctx context.Context) {
 	}
 }
 
-// limitsData is what one poll read; a nil part was not read.
+// limitsData is what the polls read, each part as last read; a nil part
+// is not known.
 type limitsData struct {
 	rate        []adminapi.RateLimit
 	wsRate      map[string][]adminapi.WorkspaceRateLimit
 	spend       []adminapi.SpendLimit
 	effective   []adminapi.SpendSummary
 	monthToDate map[string]int64 // nano-cents by workspace; "" is the organization
+	month       time.Time        // the month monthToDate is of
 }
 
-// poll reads every available part and maps it to points.
+// limitsRead is one poll in progress.
+type limitsRead struct {
+	ctx  context.Context
+	l    *limitsReport
+	now  time.Time
+	errs []error
+}
+
+// readPart reads one part into dst unless the organization was found to
+// lack it less than a day ago. A part that fails for now (429, 5xx, a
+// timeout) keeps its last values, which change rarely; one the organization
+// lacks, or whose window is not served yet, is cleared.
+func readPart[T any](r *limitsRead, p limitsPart, dst *T, read func(context.Context) (T, error)) {
+	l := r.l
+	if r.ctx.Err() != nil || r.now.Before(l.missingUntil[p.name]) {
+		return
+	}
+	v, err := read(r.ctx)
+	var zero T
+	switch {
+	case err == nil, errors.Is(err, errNotYet):
+		if err != nil {
+			v = zero
+		}
+		*dst = v
+		if _, was := l.missingUntil[p.name]; was {
+			l.logger.Info("Limits part available again", zap.String("part", p.name))
+			delete(l.missingUntil, p.name)
+		}
+	case lacks(err):
+		*dst = zero
+		if _, was := l.missingUntil[p.name]; !was {
+			var ae *adminapi.APIError
+			errors.As(err, &ae)
+			l.logger.Info("The organization or key lacks this part of the limits report; it is read again once a day",
+				zap.String("part", p.name), zap.Int("status", ae.StatusCode), zap.String("error_code", ae.Code),
+				zap.String("meaning", p.missing))
+		}
+		l.missingUntil[p.name] = r.now.Add(limitsReprobe)
+	default:
+		r.errs = append(r.errs, fmt.Errorf("%s: %w", p.name, err))
+	}
+}
+
+// poll reads every available part and maps what is known to points.
 func (l *limitsReport) poll(ctx context.Context, api limitsAPI, now time.Time) ([]gaugePoint, error) {
-	var d limitsData
-	var errs []error
-	read := func(p limitsPart, f func() error) {
-		if ctx.Err() != nil || now.Before(l.missingUntil[p.name]) {
-			return
-		}
-		err := f()
-		if err == nil || errors.Is(err, errNotYet) {
-			if _, was := l.missingUntil[p.name]; was {
-				l.logger.Info("Limits part available again", zap.String("part", p.name))
-				delete(l.missingUntil, p.name)
-			}
-			return
-		}
-		if lacks(err) {
-			if _, was := l.missingUntil[p.name]; !was {
-				var ae *adminapi.APIError
-				errors.As(err, &ae)
-				l.logger.Info("The organization or key lacks this part of the limits report; it is read again once a day",
-					zap.String("part", p.name), zap.Int("status", ae.StatusCode), zap.String("error_code", ae.Code),
-					zap.String("meaning", p.missing))
-			}
-			l.missingUntil[p.name] = now.Add(limitsReprobe)
-			return
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
-	}
-	read(partRateLimits, func() (err error) {
-		d.rate, err = api.RateLimits(ctx)
-		return err
+	r := &limitsRead{ctx: ctx, l: l, now: now}
+	d := &l.data
+	readPart(r, partRateLimits, &d.rate, api.RateLimits)
+	readPart(r, partWorkspaceRateLimits, &d.wsRate, func(ctx context.Context) (map[string][]adminapi.WorkspaceRateLimit, error) {
+		return workspaceRateLimits(ctx, api)
 	})
-	read(partWorkspaceRateLimits, func() (err error) {
-		d.wsRate, err = workspaceRateLimits(ctx, api)
-		return err
-	})
-	read(partSpendLimits, func() (err error) {
-		d.spend, err = api.SpendLimits(ctx)
-		return err
-	})
+	readPart(r, partSpendLimits, &d.spend, api.SpendLimits)
 	if l.cfg.Members {
-		read(partEffective, func() (err error) {
-			d.effective, err = api.EffectiveSpendLimits(ctx)
-			return err
-		})
+		readPart(r, partEffective, &d.effective, api.EffectiveSpendLimits)
 	}
-	read(partMonthToDate, func() (err error) {
-		d.monthToDate, err = l.monthToDate(ctx, api, now)
-		return err
+	readPart(r, partMonthToDate, &d.monthToDate, func(ctx context.Context) (map[string]int64, error) {
+		m, err := l.monthToDate(ctx, api, now)
+		if err == nil {
+			d.month = monthStart(now)
+		}
+		return m, err
 	})
-	return l.points(d), errors.Join(errs...)
+	if !d.month.Equal(monthStart(now)) {
+		d.monthToDate = nil // kept through a failed read, last month's spend is not this month's
+	}
+	return l.points(*d), errors.Join(r.errs...)
+}
+
+func monthStart(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
 // lacks reports whether an error says the organization lacks the endpoint
@@ -263,7 +285,7 @@ func workspaceRateLimits(ctx context.Context, api limitsAPI) (map[string][]admin
 // spend limits' period), per workspace and in all. Console organizations
 // have no period-to-date spend of their own in the limits API.
 func (l *limitsReport) monthToDate(ctx context.Context, api limitsAPI, now time.Time) (map[string]int64, error) {
-	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := monthStart(now)
 	pages := api.CostReport(ctx, adminapi.ReportQuery{
 		StartingAt:  from,
 		BucketWidth: adminapi.BucketWidth1d,

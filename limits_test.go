@@ -563,3 +563,36 @@ func TestLimitsDerivedCaps(t *testing.T) {
 		})
 	}
 }
+
+// A part that fails for now keeps its last values (limits change rarely),
+// except last month's spend in a new month; a part the organization turns
+// out to lack is cleared.
+func TestLimitsKeepLastValuesThroughFailures(t *testing.T) {
+	api, srv := newLimitsAPIServer(t, consoleRoutes())
+	tr := limitsReceiver(t, srv.URL, false)
+	md, err := pollLimits(tr, limitsNow)
+	require.NoError(t, err)
+	before := gauges(md)
+	require.NotEmpty(t, before["anthropic.limits.spend.period_to_date"])
+
+	failing := limitsRoute{status: 500, body: `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`}
+	api.set(adminapi.PathRateLimits, failing)
+	api.set(adminapi.PathCostReport, failing)
+	md, err = pollLimits(tr, limitsNow.Add(5*time.Minute))
+	require.Error(t, err)
+	assert.Equal(t, before, gauges(md), "every value as last read")
+
+	nextMonth := time.Date(2026, 10, 1, 0, 10, 0, 0, time.UTC)
+	md, err = pollLimits(tr, nextMonth)
+	require.Error(t, err)
+	g := gauges(md)
+	assert.Empty(t, g["anthropic.limits.spend.period_to_date"], "September's spend is not October's")
+	assert.Equal(t, before["anthropic.limits.rate.requests"], g["anthropic.limits.rate.requests"])
+
+	api.set(adminapi.PathSpendLimits, limitsRoute{status: 403, body: `{"type":"error","error":{"type":"permission_error","message":"Permission denied"}}`})
+	md, _ = pollLimits(tr, nextMonth.Add(5*time.Minute))
+	g = gauges(md)
+	assert.Empty(t, g["anthropic.limits.spend.limit"])
+	assert.Empty(t, g["anthropic.limits.spend.effective"])
+	assert.NotEmpty(t, g["anthropic.limits.rate.requests"])
+}

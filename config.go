@@ -52,6 +52,7 @@ type Config struct {
 	Cost       CostConfig       `mapstructure:"cost"`
 	ClaudeCode ClaudeCodeConfig `mapstructure:"claude_code"`
 	Names      NamesConfig      `mapstructure:"names"`
+	Limits     LimitsConfig     `mapstructure:"limits"`
 
 	// RateLimit bounds the requests sent to the Admin API, by every report
 	// together.
@@ -180,7 +181,7 @@ var (
 	errCollection      = errors.New(`"collection_interval" must be positive and "initial_delay" not negative`)
 	errEndpoint        = errors.New(`"endpoint" must be an https:// URL (http:// is accepted for loopback addresses only)`)
 	errTemporality     = errors.New(`"temporality" must be "cumulative" or "delta"`)
-	errNoReport        = errors.New(`no report is enabled: set "usage.enabled", "cost.enabled" or "claude_code.enabled" to true`)
+	errNoReport        = errors.New(`no report is enabled: set "usage.enabled", "cost.enabled", "claude_code.enabled" or "limits.enabled" to true`)
 	errActor           = errors.New(`"claude_code.actor" must be keep, hash or drop`)
 	errNamesInterval   = errors.New(`"names.interval" must be positive`)
 	errInterval        = errors.New(`must be positive and not shorter than "collection_interval"`)
@@ -213,7 +214,7 @@ func (cfg *Config) Validate() error {
 	if cfg.Temporality != TemporalityCumulative && cfg.Temporality != TemporalityDelta {
 		errs = append(errs, fmt.Errorf("%w, not %q", errTemporality, cfg.Temporality))
 	}
-	if !cfg.Usage.Poll.Enabled && !cfg.Cost.Poll.Enabled && !cfg.ClaudeCode.Poll.Enabled {
+	if !cfg.Usage.Poll.Enabled && !cfg.Cost.Poll.Enabled && !cfg.ClaudeCode.Poll.Enabled && !cfg.Limits.Enabled {
 		errs = append(errs, errNoReport)
 	}
 	if cfg.RateLimit.RequestsPerMinute <= 0 || cfg.RateLimit.Burst <= 0 {
@@ -236,6 +237,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.ClaudeCode.Poll.Enabled {
 		errs = append(errs, cfg.ClaudeCode.validate(cfg.CollectionInterval, cfg.MaxPages)...)
+	}
+	if cfg.Limits.Enabled {
+		errs = append(errs, cfg.Limits.validate(cfg.CollectionInterval)...)
 	}
 	if cfg.Names.Enabled && cfg.Names.Interval <= 0 {
 		errs = append(errs, errNamesInterval)

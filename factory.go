@@ -40,6 +40,7 @@ func createDefaultConfig() component.Config {
 		Cost:                 NewDefaultCostConfig(),
 		ClaudeCode:           NewDefaultClaudeCodeConfig(),
 		Names:                NamesConfig{Enabled: true, Interval: time.Hour},
+		Limits:               NewDefaultLimitsConfig(),
 		RateLimit:            RateLimitConfig{RequestsPerMinute: 60, Burst: 15},
 		RetryOnFailure:       retry,
 		MaxPages:             100,

@@ -45,6 +45,7 @@ type anthropicReceiver struct {
 	client    *adminapi.Client
 	names     *nameCache // nil when names are disabled
 	reports   []*report
+	limits    *limitsReport  // nil unless limits.enabled
 	storage   storage.Client // nil without a storage extension
 	telemetry *metadata.TelemetryBuilder
 
@@ -90,6 +91,13 @@ func (r *anthropicReceiver) Start(ctx context.Context, host component.Host) erro
 			r.run(life, rep)
 		}()
 	}
+	if r.limits != nil {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.runLimits(life)
+		}()
+	}
 	return nil
 }
 
@@ -124,6 +132,9 @@ func (r *anthropicReceiver) start(ctx context.Context, host component.Host) erro
 			return err
 		}
 		r.reports = append(r.reports, rep)
+	}
+	if r.cfg.Limits.Enabled {
+		r.limits = newLimitsReport(r)
 	}
 	if err := registerHealth(r.telemetry, r.reports, r.now); err != nil {
 		return err
@@ -337,6 +348,9 @@ func (r *anthropicReceiver) logStart() {
 	}
 	for _, rep := range r.reports {
 		fields = append(fields, zap.String(rep.name, describe(rep.src)))
+	}
+	if r.limits != nil {
+		fields = append(fields, zap.String("limits", fmt.Sprintf("gauges, every %s", r.cfg.Limits.Interval)))
 	}
 	r.logger.Info("Anthropic usage receiver started", fields...)
 	if !strings.HasPrefix(string(r.cfg.AdminAPIKey), "sk-ant-admin") {

@@ -46,6 +46,7 @@ func requestAttributes(endpoint, class, errType string) metric.MeasurementOption
 }
 
 func (o requestObserver) endpoint(path string) metric.MeasurementOption {
+	path = adminapi.Endpoint(path)
 	if a, ok := o.paths[path]; ok {
 		return a.endpoint
 	}
@@ -53,6 +54,7 @@ func (o requestObserver) endpoint(path string) metric.MeasurementOption {
 }
 
 func (o requestObserver) Request(endpoint string, status int, errType string, _ time.Duration) {
+	endpoint = adminapi.Endpoint(endpoint)
 	if a, ok := o.paths[endpoint]; ok && status/100 == 2 && errType == "" {
 		o.tb.AnthropicUsageRequests.Add(context.Background(), 1, a.succeeded)
 		return

@@ -216,6 +216,7 @@ scrape_configs:
 
 	// Every dashboard panel's queries return data; the alerting rules load
 	// and evaluate; the picture's HTML page if asked for.
+	e.checkLimits(ctx, t, col)
 	panels := e.checkDashboard(ctx, t)
 	e.checkRules(ctx, t)
 	e.checkRemoteWriteRejections(ctx, t)

@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,7 +49,11 @@ func main() {
 	exportEvery := flag.Duration("analytics-export-every", 4*time.Hour, "how often the analytics data is exported (data_refreshed_at)")
 	horizon := flag.Duration("analytics-horizon", 30*24*time.Hour, "how long the analytics exports keep revising an hour's values")
 	hipaa := flag.Bool("analytics-hipaa", false, "a HIPAA-ready organization: every analytics request is a 400")
+	limits := flag.String("limits", simulator.LimitsConsole, "organization the limits endpoints serve: "+strings.Join(simulator.LimitsModes, ", "))
 	flag.Parse()
+	if !slices.Contains(simulator.LimitsModes, *limits) {
+		log.Fatalf("-limits: %q is not one of %s", *limits, strings.Join(simulator.LimitsModes, ", "))
+	}
 
 	sim := simulator.New(simulator.Options{
 		Seed:              *seed,
@@ -61,6 +67,7 @@ func main() {
 		Analytics: simulator.AnalyticsOptions{
 			ExportEvery: *exportEvery, Horizon: zeroAsNegative(*horizon), HIPAA: *hipaa,
 		},
+		LimitsMode: *limits,
 	})
 
 	var handler http.Handler = sim.Handler()
@@ -78,6 +85,7 @@ func main() {
 	fmt.Printf("  admin key (x-api-key):     %s\n", sim.AdminKey())
 	fmt.Printf("  non-admin key (gets 403):  %s\n", sim.APIKey())
 	fmt.Printf("  organization:              %s (%d usage series, history from %s)\n", sim.OrganizationID(), sim.SeriesCount(), sim.Origin().Format(time.RFC3339))
+	fmt.Printf("  limits endpoints:          %s organization (-limits: %s)\n", *limits, strings.Join(simulator.LimitsModes, ", "))
 	fmt.Printf("  try: curl -H 'x-api-key: %s' -H 'anthropic-version: 2023-06-01' '%s/v1/organizations/usage_report/messages?starting_at=%s&group_by[]=model'\n",
 		sim.AdminKey(), url, time.Now().UTC().Truncate(24*time.Hour).Format("2006-01-02T15:04:05Z"))
 	fmt.Printf("  ground truth and controls: %s/_sim/info, /_sim/truth/usage, /_sim/truth/cost, /_sim/truth/claude_code, /_sim/stats, POST /_sim/freeze, POST /_sim/faults\n", url)

@@ -5,6 +5,7 @@ package accounting
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"testing"
 	"time"
@@ -54,6 +55,15 @@ func totals(p *Poll[string]) map[string]Counters {
 func increases(p *Poll[string]) map[string]Counters {
 	out := map[string]Counters{}
 	for k, t := range p.Increases() {
+		out[k] = asCounters(t)
+	}
+	return out
+}
+
+// byKey is what an iterator yields, by key.
+func byKey(seq iter.Seq2[string, Totals]) map[string]Counters {
+	out := map[string]Counters{}
+	for k, t := range seq {
 		out[k] = asCounters(t)
 	}
 	return out
@@ -164,22 +174,23 @@ func TestDecreasesAreCorrections(t *testing.T) {
 	assert.Equal(t, map[string]Counters{"a": c(1), "b": c(1)}, increases(p), "growth after a decrease is counted")
 	observe(t, p, t0.Add(time.Minute), time.Minute, map[string]Counters{"a": c(1)})
 	p.Seal()
-	assert.Equal(t, c(12, 12), asCounters(s.Total(0)))
-	assert.Equal(t, c(3), asCounters(s.Corrections(0)))
-	assert.Equal(t, c(5), asCounters(s.Total(1)))
-	assert.Equal(t, c(4), asCounters(s.Corrections(1)))
-	// total - corrections = what the API says now: a 8+1, 12; b 1
-	for id, want := range []Counters{c(9, 12), c(1)} {
-		up, down := asCounters(s.Total(SeriesID(id))), asCounters(s.Corrections(SeriesID(id)))
-		for i := range up {
-			assert.Equal(t, want[i], up[i]-down[i])
-		}
+	up := map[string]Counters{}
+	for k, v := range s.Totals() {
+		up[k] = asCounters(v)
 	}
+	assert.Equal(t, map[string]Counters{"a": c(12, 12), "b": c(5)}, up)
 	corr := map[string]Counters{}
 	for k, v := range s.CorrectionTotals() {
 		corr[k] = asCounters(v)
 	}
 	assert.Equal(t, map[string]Counters{"a": c(3), "b": c(4)}, corr)
+	// total - corrections = what the API says now: a 8+1, 12; b 1
+	now := map[string]Counters{"a": c(9, 12), "b": c(1)}
+	for k, want := range now {
+		for i := range want {
+			assert.Equal(t, want[i], up[k][i]-corr[k][i], "%s[%d]", k, i)
+		}
+	}
 }
 
 // Buckets that left the window are final: never re-counted, and the ledger
@@ -323,9 +334,8 @@ func TestAuditFindsRevisionsAfterTheWindow(t *testing.T) {
 	p.Seal()
 	assert.Equal(t, wm, s.Watermark(), "an audit does not move the watermark")
 	assert.Equal(t, now, s.LastAudit())
-	assert.Equal(t, c(2*49+10), asCounters(s.Total(0)), "48 hours and the open one, and the audit's 10")
-	assert.Equal(t, c(49), asCounters(s.Total(1)))
-	assert.Equal(t, c(24), asCounters(s.Corrections(1)))
+	assert.Equal(t, map[string]Counters{"a": c(2*49 + 10), "b": c(49)}, byKey(s.Totals()), "48 hours and the open one, and the audit's 10")
+	assert.Equal(t, map[string]Counters{"b": c(24)}, byKey(s.CorrectionTotals()))
 
 	// The same audit again finds nothing new.
 	p, _ = s.BeginAudit(now.Add(time.Minute))

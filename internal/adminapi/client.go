@@ -277,6 +277,9 @@ type errorEnvelope struct {
 	Error struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
+		Details struct {
+			ErrorCode string `json:"error_code"`
+		} `json:"details"`
 	} `json:"error"`
 	RequestID *string `json:"request_id"`
 }
@@ -333,7 +336,7 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 		ae := &APIError{Endpoint: path, StatusCode: status, RequestID: reqID, RetryAfter: retryAfter(resp.Header)}
 		var env errorEnvelope
 		if json.NewDecoder(io.LimitReader(body, 64<<10)).Decode(&env) == nil {
-			ae.Type, ae.Message = env.Error.Type, env.Error.Message
+			ae.Type, ae.Message, ae.Code = env.Error.Type, env.Error.Message, env.Error.Details.ErrorCode
 			if ae.RequestID == "" && env.RequestID != nil {
 				ae.RequestID = *env.RequestID
 			}

@@ -19,6 +19,7 @@ type APIError struct {
 	StatusCode int
 	Type       string
 	Message    string
+	Code       string // error.details.error_code, e.g. organization_type_not_supported
 	RequestID  string
 	RetryAfter time.Duration // from the retry-after header; 0 when absent
 }
@@ -28,6 +29,9 @@ func (e *APIError) Error() string {
 	fmt.Fprintf(&b, "%s: HTTP %d", e.Endpoint, e.StatusCode)
 	if e.Type != "" {
 		fmt.Fprintf(&b, " %s", e.Type)
+	}
+	if e.Code != "" {
+		fmt.Fprintf(&b, " (%s)", e.Code)
 	}
 	if e.Message != "" {
 		fmt.Fprintf(&b, ": %s", e.Message)

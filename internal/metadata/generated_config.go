@@ -397,6 +397,126 @@ func (ms *AnthropicCostCorrectionsMetricConfig) Validate() error {
 	return nil
 }
 
+// AnthropicLimitsRateOtherMetricConfig provides config for the anthropic.limits.rate.other metric.
+type AnthropicLimitsRateOtherMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicLimitsRateOtherMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicLimitsRateRequestsMetricConfig provides config for the anthropic.limits.rate.requests metric.
+type AnthropicLimitsRateRequestsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicLimitsRateRequestsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicLimitsRateTokensMetricConfig provides config for the anthropic.limits.rate.tokens metric.
+type AnthropicLimitsRateTokensMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicLimitsRateTokensMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicLimitsSpendEffectiveMetricConfig provides config for the anthropic.limits.spend.effective metric.
+type AnthropicLimitsSpendEffectiveMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicLimitsSpendEffectiveMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicLimitsSpendLimitMetricConfig provides config for the anthropic.limits.spend.limit metric.
+type AnthropicLimitsSpendLimitMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicLimitsSpendLimitMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicLimitsSpendPeriodToDateMetricConfig provides config for the anthropic.limits.spend.period_to_date metric.
+type AnthropicLimitsSpendPeriodToDateMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicLimitsSpendPeriodToDateMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // AnthropicUsageTokensMetricConfig provides config for the anthropic.usage.tokens metric.
 type AnthropicUsageTokensMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -495,6 +615,12 @@ type MetricsConfig struct {
 	AnthropicClaudeCodeToolActionsCorrections   AnthropicClaudeCodeToolActionsCorrectionsMetricConfig   `mapstructure:"anthropic.claude_code.tool_actions.corrections"`
 	AnthropicCost                               AnthropicCostMetricConfig                               `mapstructure:"anthropic.cost"`
 	AnthropicCostCorrections                    AnthropicCostCorrectionsMetricConfig                    `mapstructure:"anthropic.cost.corrections"`
+	AnthropicLimitsRateOther                    AnthropicLimitsRateOtherMetricConfig                    `mapstructure:"anthropic.limits.rate.other"`
+	AnthropicLimitsRateRequests                 AnthropicLimitsRateRequestsMetricConfig                 `mapstructure:"anthropic.limits.rate.requests"`
+	AnthropicLimitsRateTokens                   AnthropicLimitsRateTokensMetricConfig                   `mapstructure:"anthropic.limits.rate.tokens"`
+	AnthropicLimitsSpendEffective               AnthropicLimitsSpendEffectiveMetricConfig               `mapstructure:"anthropic.limits.spend.effective"`
+	AnthropicLimitsSpendLimit                   AnthropicLimitsSpendLimitMetricConfig                   `mapstructure:"anthropic.limits.spend.limit"`
+	AnthropicLimitsSpendPeriodToDate            AnthropicLimitsSpendPeriodToDateMetricConfig            `mapstructure:"anthropic.limits.spend.period_to_date"`
 	AnthropicUsageTokens                        AnthropicUsageTokensMetricConfig                        `mapstructure:"anthropic.usage.tokens"`
 	AnthropicUsageTokensCorrections             AnthropicUsageTokensCorrectionsMetricConfig             `mapstructure:"anthropic.usage.tokens.corrections"`
 	AnthropicUsageWebSearchRequests             AnthropicUsageWebSearchRequestsMetricConfig             `mapstructure:"anthropic.usage.web_search.requests"`
@@ -554,6 +680,24 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
+		},
+		AnthropicLimitsRateOther: AnthropicLimitsRateOtherMetricConfig{
+			Enabled: true,
+		},
+		AnthropicLimitsRateRequests: AnthropicLimitsRateRequestsMetricConfig{
+			Enabled: true,
+		},
+		AnthropicLimitsRateTokens: AnthropicLimitsRateTokensMetricConfig{
+			Enabled: true,
+		},
+		AnthropicLimitsSpendEffective: AnthropicLimitsSpendEffectiveMetricConfig{
+			Enabled: true,
+		},
+		AnthropicLimitsSpendLimit: AnthropicLimitsSpendLimitMetricConfig{
+			Enabled: true,
+		},
+		AnthropicLimitsSpendPeriodToDate: AnthropicLimitsSpendPeriodToDateMetricConfig{
+			Enabled: true,
 		},
 		AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 			Enabled: true,

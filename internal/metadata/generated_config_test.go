@@ -78,6 +78,24 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
 					},
+					AnthropicLimitsRateOther: AnthropicLimitsRateOtherMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsRateRequests: AnthropicLimitsRateRequestsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsRateTokens: AnthropicLimitsRateTokensMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsSpendEffective: AnthropicLimitsSpendEffectiveMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsSpendLimit: AnthropicLimitsSpendLimitMetricConfig{
+						Enabled: true,
+					},
+					AnthropicLimitsSpendPeriodToDate: AnthropicLimitsSpendPeriodToDateMetricConfig{
+						Enabled: true,
+					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: true,
 					},
@@ -157,6 +175,24 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
 					},
+					AnthropicLimitsRateOther: AnthropicLimitsRateOtherMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsRateRequests: AnthropicLimitsRateRequestsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsRateTokens: AnthropicLimitsRateTokensMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsSpendEffective: AnthropicLimitsSpendEffectiveMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsSpendLimit: AnthropicLimitsSpendLimitMetricConfig{
+						Enabled: false,
+					},
+					AnthropicLimitsSpendPeriodToDate: AnthropicLimitsSpendPeriodToDateMetricConfig{
+						Enabled: false,
+					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
 						Enabled: false,
 					},
@@ -184,7 +220,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeCommitsCorrectionsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodePullRequestsCorrectionsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeSessionsCorrectionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeTokensCorrectionsMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicClaudeCodeToolActionsCorrectionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicCostCorrectionsMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageTokensCorrectionsMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, AnthropicUsageWebSearchRequestsCorrectionsMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeCommitsCorrectionsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodePullRequestsCorrectionsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeSessionsCorrectionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeTokensCorrectionsMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicClaudeCodeToolActionsCorrectionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicCostCorrectionsMetricConfig{}, AnthropicLimitsRateOtherMetricConfig{}, AnthropicLimitsRateRequestsMetricConfig{}, AnthropicLimitsRateTokensMetricConfig{}, AnthropicLimitsSpendEffectiveMetricConfig{}, AnthropicLimitsSpendLimitMetricConfig{}, AnthropicLimitsSpendPeriodToDateMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageTokensCorrectionsMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, AnthropicUsageWebSearchRequestsCorrectionsMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}

@@ -234,6 +234,30 @@ var MetricsInfo = metricsInfo{
 		Name:       "anthropic.cost.corrections",
 		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
 	},
+	AnthropicLimitsRateOther: metricInfo{
+		Name:       "anthropic.limits.rate.other",
+		Attributes: []string{"anthropic.limits.scope", "anthropic.limits.rate.group.type", "anthropic.limits.rate.group.id", "anthropic.limits.rate.group.name", "anthropic.limits.rate.type", "anthropic.limits.rate.source"},
+	},
+	AnthropicLimitsRateRequests: metricInfo{
+		Name:       "anthropic.limits.rate.requests",
+		Attributes: []string{"anthropic.limits.scope", "anthropic.limits.rate.group.type", "anthropic.limits.rate.group.id", "anthropic.limits.rate.group.name", "anthropic.limits.rate.type", "anthropic.limits.rate.source"},
+	},
+	AnthropicLimitsRateTokens: metricInfo{
+		Name:       "anthropic.limits.rate.tokens",
+		Attributes: []string{"anthropic.limits.scope", "anthropic.limits.rate.group.type", "anthropic.limits.rate.group.id", "anthropic.limits.rate.group.name", "anthropic.limits.rate.type", "anthropic.limits.rate.source"},
+	},
+	AnthropicLimitsSpendEffective: metricInfo{
+		Name:       "anthropic.limits.spend.effective",
+		Attributes: []string{"anthropic.limits.scope", "anthropic.limits.scope.id", "anthropic.limits.period"},
+	},
+	AnthropicLimitsSpendLimit: metricInfo{
+		Name:       "anthropic.limits.spend.limit",
+		Attributes: []string{"anthropic.limits.scope", "anthropic.limits.scope.id", "anthropic.limits.period", "anthropic.limits.spend.enabled"},
+	},
+	AnthropicLimitsSpendPeriodToDate: metricInfo{
+		Name:       "anthropic.limits.spend.period_to_date",
+		Attributes: []string{"anthropic.limits.scope", "anthropic.limits.scope.id", "anthropic.limits.period"},
+	},
 	AnthropicUsageTokens: metricInfo{
 		Name:       "anthropic.usage.tokens",
 		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
@@ -269,6 +293,12 @@ type metricsInfo struct {
 	AnthropicClaudeCodeToolActionsCorrections   metricInfo
 	AnthropicCost                               metricInfo
 	AnthropicCostCorrections                    metricInfo
+	AnthropicLimitsRateOther                    metricInfo
+	AnthropicLimitsRateRequests                 metricInfo
+	AnthropicLimitsRateTokens                   metricInfo
+	AnthropicLimitsSpendEffective               metricInfo
+	AnthropicLimitsSpendLimit                   metricInfo
+	AnthropicLimitsSpendPeriodToDate            metricInfo
 	AnthropicUsageTokens                        metricInfo
 	AnthropicUsageTokensCorrections             metricInfo
 	AnthropicUsageWebSearchRequests             metricInfo
@@ -329,6 +359,24 @@ func WithAnthropicCostTypeMetricAttribute(anthropicCostTypeAttributeValue string
 func WithAnthropicInferenceGeoMetricAttribute(anthropicInferenceGeoAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.inference_geo", anthropicInferenceGeoAttributeValue)
+	})
+}
+
+func WithAnthropicLimitsRateGroupNameMetricAttribute(anthropicLimitsRateGroupNameAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.limits.rate.group.name", anthropicLimitsRateGroupNameAttributeValue)
+	})
+}
+
+func WithAnthropicLimitsRateSourceMetricAttribute(anthropicLimitsRateSourceAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.limits.rate.source", anthropicLimitsRateSourceAttributeValue)
+	})
+}
+
+func WithAnthropicLimitsScopeIDMetricAttribute(anthropicLimitsScopeIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.limits.scope.id", anthropicLimitsScopeIDAttributeValue)
 	})
 }
 
@@ -1376,6 +1424,349 @@ func newMetricAnthropicCostCorrections(cfg AnthropicCostCorrectionsMetricConfig)
 	return m
 }
 
+type metricAnthropicLimitsRateOther struct {
+	data     pmetric.Metric                       // data buffer for generated metric.
+	config   AnthropicLimitsRateOtherMetricConfig // metric config provided by user.
+	capacity int                                  // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.limits.rate.other metric with initial data.
+func (m *metricAnthropicLimitsRateOther) init() {
+	m.data.SetName("anthropic.limits.rate.other")
+	m.data.SetDescription("Every other rate limit (`enqueued_batch_requests`, a queue size; `tokens_per_day`; `tool_uses_per_second`; limiter types the API adds), in the unit its `anthropic.limits.rate.type` names, from the limits report (`limits.enabled`).")
+	m.data.SetUnit("{limit}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicLimitsRateOther) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicLimitsScopeAttributeValue string, anthropicLimitsRateGroupTypeAttributeValue string, anthropicLimitsRateGroupIDAttributeValue string, anthropicLimitsRateTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.limits.scope", anthropicLimitsScopeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.group.type", anthropicLimitsRateGroupTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.group.id", anthropicLimitsRateGroupIDAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.type", anthropicLimitsRateTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicLimitsRateOther) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicLimitsRateOther) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicLimitsRateOther(cfg AnthropicLimitsRateOtherMetricConfig) metricAnthropicLimitsRateOther {
+	m := metricAnthropicLimitsRateOther{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicLimitsRateRequests struct {
+	data     pmetric.Metric                          // data buffer for generated metric.
+	config   AnthropicLimitsRateRequestsMetricConfig // metric config provided by user.
+	capacity int                                     // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.limits.rate.requests metric with initial data.
+func (m *metricAnthropicLimitsRateRequests) init() {
+	m.data.SetName("anthropic.limits.rate.requests")
+	m.data.SetDescription("Request rate limits (`requests_per_minute`) of the organization and of each workspace, per rate-limit group, from the limits report (`limits.enabled`). A workspace's value above the organization's is stored but the organization's applies.")
+	m.data.SetUnit("{request}/min")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicLimitsRateRequests) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicLimitsScopeAttributeValue string, anthropicLimitsRateGroupTypeAttributeValue string, anthropicLimitsRateGroupIDAttributeValue string, anthropicLimitsRateTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.limits.scope", anthropicLimitsScopeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.group.type", anthropicLimitsRateGroupTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.group.id", anthropicLimitsRateGroupIDAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.type", anthropicLimitsRateTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicLimitsRateRequests) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicLimitsRateRequests) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicLimitsRateRequests(cfg AnthropicLimitsRateRequestsMetricConfig) metricAnthropicLimitsRateRequests {
+	m := metricAnthropicLimitsRateRequests{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicLimitsRateTokens struct {
+	data     pmetric.Metric                        // data buffer for generated metric.
+	config   AnthropicLimitsRateTokensMetricConfig // metric config provided by user.
+	capacity int                                   // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.limits.rate.tokens metric with initial data.
+func (m *metricAnthropicLimitsRateTokens) init() {
+	m.data.SetName("anthropic.limits.rate.tokens")
+	m.data.SetDescription("Token rate limits per minute (`input_tokens_per_minute`, `input_tokens_per_minute_cache_aware`, `output_tokens_per_minute`, `tokens_per_minute`, `fast_itpmca`, `fast_otpm`) of the organization and of each workspace, per rate-limit group, from the limits report (`limits.enabled`).")
+	m.data.SetUnit("{token}/min")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicLimitsRateTokens) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, anthropicLimitsScopeAttributeValue string, anthropicLimitsRateGroupTypeAttributeValue string, anthropicLimitsRateGroupIDAttributeValue string, anthropicLimitsRateTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("anthropic.limits.scope", anthropicLimitsScopeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.group.type", anthropicLimitsRateGroupTypeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.group.id", anthropicLimitsRateGroupIDAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.rate.type", anthropicLimitsRateTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicLimitsRateTokens) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicLimitsRateTokens) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicLimitsRateTokens(cfg AnthropicLimitsRateTokensMetricConfig) metricAnthropicLimitsRateTokens {
+	m := metricAnthropicLimitsRateTokens{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicLimitsSpendEffective struct {
+	data     pmetric.Metric                            // data buffer for generated metric.
+	config   AnthropicLimitsSpendEffectiveMetricConfig // metric config provided by user.
+	capacity int                                       // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.limits.spend.effective metric with initial data.
+func (m *metricAnthropicLimitsSpendEffective) init() {
+	m.data.SetName("anthropic.limits.spend.effective")
+	m.data.SetDescription("The spend cap that applies, in US dollars per period. Claude Console: the organization's is the lower of the usage-tier cap and the organization's own enabled limit; a workspace's is the lower of its limit and the organization's. Claude Enterprise (`limits.members`): each member's effective limit. Not emitted when no cap applies.")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicLimitsSpendEffective) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicLimitsScopeAttributeValue string, anthropicLimitsPeriodAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+	dp.Attributes().PutStr("anthropic.limits.scope", anthropicLimitsScopeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.period", anthropicLimitsPeriodAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicLimitsSpendEffective) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicLimitsSpendEffective) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicLimitsSpendEffective(cfg AnthropicLimitsSpendEffectiveMetricConfig) metricAnthropicLimitsSpendEffective {
+	m := metricAnthropicLimitsSpendEffective{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicLimitsSpendLimit struct {
+	data     pmetric.Metric                        // data buffer for generated metric.
+	config   AnthropicLimitsSpendLimitMetricConfig // metric config provided by user.
+	capacity int                                   // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.limits.spend.limit metric with initial data.
+func (m *metricAnthropicLimitsSpendLimit) init() {
+	m.data.SetName("anthropic.limits.spend.limit")
+	m.data.SetDescription("A configured spend limit, in US dollars per period, as the spend-limit list returns it (a beta; Claude Console organizations need early access). Limits without an amount are not emitted.")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicLimitsSpendLimit) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicLimitsScopeAttributeValue string, anthropicLimitsPeriodAttributeValue string, anthropicLimitsSpendEnabledAttributeValue bool, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+	dp.Attributes().PutStr("anthropic.limits.scope", anthropicLimitsScopeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.period", anthropicLimitsPeriodAttributeValue)
+	dp.Attributes().PutBool("anthropic.limits.spend.enabled", anthropicLimitsSpendEnabledAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicLimitsSpendLimit) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicLimitsSpendLimit) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicLimitsSpendLimit(cfg AnthropicLimitsSpendLimitMetricConfig) metricAnthropicLimitsSpendLimit {
+	m := metricAnthropicLimitsSpendLimit{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicLimitsSpendPeriodToDate struct {
+	data     pmetric.Metric                               // data buffer for generated metric.
+	config   AnthropicLimitsSpendPeriodToDateMetricConfig // metric config provided by user.
+	capacity int                                          // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.limits.spend.period_to_date metric with initial data.
+func (m *metricAnthropicLimitsSpendPeriodToDate) init() {
+	m.data.SetName("anthropic.limits.spend.period_to_date")
+	m.data.SetDescription("Spend so far in the current period, in US dollars, with the same attributes as `anthropic.limits.spend.effective` so that one divides by the other. Claude Console: the month to date from the cost report (since 00:00 UTC on the 1st; no Priority Tier, minutes to hours late), for the organization and each workspace. Claude Enterprise (`limits.members`): each member's.")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicLimitsSpendPeriodToDate) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicLimitsScopeAttributeValue string, anthropicLimitsPeriodAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+	dp.Attributes().PutStr("anthropic.limits.scope", anthropicLimitsScopeAttributeValue)
+	dp.Attributes().PutStr("anthropic.limits.period", anthropicLimitsPeriodAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicLimitsSpendPeriodToDate) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicLimitsSpendPeriodToDate) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicLimitsSpendPeriodToDate(cfg AnthropicLimitsSpendPeriodToDateMetricConfig) metricAnthropicLimitsSpendPeriodToDate {
+	m := metricAnthropicLimitsSpendPeriodToDate{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricAnthropicUsageTokens struct {
 	data     pmetric.Metric                   // data buffer for generated metric.
 	config   AnthropicUsageTokensMetricConfig // metric config provided by user.
@@ -1630,6 +2021,12 @@ type MetricsBuilder struct {
 	metricAnthropicClaudeCodeToolActionsCorrections   metricAnthropicClaudeCodeToolActionsCorrections
 	metricAnthropicCost                               metricAnthropicCost
 	metricAnthropicCostCorrections                    metricAnthropicCostCorrections
+	metricAnthropicLimitsRateOther                    metricAnthropicLimitsRateOther
+	metricAnthropicLimitsRateRequests                 metricAnthropicLimitsRateRequests
+	metricAnthropicLimitsRateTokens                   metricAnthropicLimitsRateTokens
+	metricAnthropicLimitsSpendEffective               metricAnthropicLimitsSpendEffective
+	metricAnthropicLimitsSpendLimit                   metricAnthropicLimitsSpendLimit
+	metricAnthropicLimitsSpendPeriodToDate            metricAnthropicLimitsSpendPeriodToDate
 	metricAnthropicUsageTokens                        metricAnthropicUsageTokens
 	metricAnthropicUsageTokensCorrections             metricAnthropicUsageTokensCorrections
 	metricAnthropicUsageWebSearchRequests             metricAnthropicUsageWebSearchRequests
@@ -1675,6 +2072,12 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricAnthropicClaudeCodeToolActionsCorrections:   newMetricAnthropicClaudeCodeToolActionsCorrections(mbc.Metrics.AnthropicClaudeCodeToolActionsCorrections),
 		metricAnthropicCost:                               newMetricAnthropicCost(mbc.Metrics.AnthropicCost),
 		metricAnthropicCostCorrections:                    newMetricAnthropicCostCorrections(mbc.Metrics.AnthropicCostCorrections),
+		metricAnthropicLimitsRateOther:                    newMetricAnthropicLimitsRateOther(mbc.Metrics.AnthropicLimitsRateOther),
+		metricAnthropicLimitsRateRequests:                 newMetricAnthropicLimitsRateRequests(mbc.Metrics.AnthropicLimitsRateRequests),
+		metricAnthropicLimitsRateTokens:                   newMetricAnthropicLimitsRateTokens(mbc.Metrics.AnthropicLimitsRateTokens),
+		metricAnthropicLimitsSpendEffective:               newMetricAnthropicLimitsSpendEffective(mbc.Metrics.AnthropicLimitsSpendEffective),
+		metricAnthropicLimitsSpendLimit:                   newMetricAnthropicLimitsSpendLimit(mbc.Metrics.AnthropicLimitsSpendLimit),
+		metricAnthropicLimitsSpendPeriodToDate:            newMetricAnthropicLimitsSpendPeriodToDate(mbc.Metrics.AnthropicLimitsSpendPeriodToDate),
 		metricAnthropicUsageTokens:                        newMetricAnthropicUsageTokens(mbc.Metrics.AnthropicUsageTokens),
 		metricAnthropicUsageTokensCorrections:             newMetricAnthropicUsageTokensCorrections(mbc.Metrics.AnthropicUsageTokensCorrections),
 		metricAnthropicUsageWebSearchRequests:             newMetricAnthropicUsageWebSearchRequests(mbc.Metrics.AnthropicUsageWebSearchRequests),
@@ -1803,6 +2206,12 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	mb.metricAnthropicClaudeCodeToolActionsCorrections.emit(ils.Metrics())
 	mb.metricAnthropicCost.emit(ils.Metrics())
 	mb.metricAnthropicCostCorrections.emit(ils.Metrics())
+	mb.metricAnthropicLimitsRateOther.emit(ils.Metrics())
+	mb.metricAnthropicLimitsRateRequests.emit(ils.Metrics())
+	mb.metricAnthropicLimitsRateTokens.emit(ils.Metrics())
+	mb.metricAnthropicLimitsSpendEffective.emit(ils.Metrics())
+	mb.metricAnthropicLimitsSpendLimit.emit(ils.Metrics())
+	mb.metricAnthropicLimitsSpendPeriodToDate.emit(ils.Metrics())
 	mb.metricAnthropicUsageTokens.emit(ils.Metrics())
 	mb.metricAnthropicUsageTokensCorrections.emit(ils.Metrics())
 	mb.metricAnthropicUsageWebSearchRequests.emit(ils.Metrics())
@@ -1916,6 +2325,36 @@ func (mb *MetricsBuilder) RecordAnthropicCostDataPoint(ts pcommon.Timestamp, val
 // RecordAnthropicCostCorrectionsDataPoint adds a data point to anthropic.cost.corrections metric.
 func (mb *MetricsBuilder) RecordAnthropicCostCorrectionsDataPoint(ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
 	mb.metricAnthropicCostCorrections.recordDataPoint(mb.startTime, ts, val, anthropicCostDescriptionAttributeValue, options...)
+}
+
+// RecordAnthropicLimitsRateOtherDataPoint adds a data point to anthropic.limits.rate.other metric.
+func (mb *MetricsBuilder) RecordAnthropicLimitsRateOtherDataPoint(ts pcommon.Timestamp, val int64, anthropicLimitsScopeAttributeValue string, anthropicLimitsRateGroupTypeAttributeValue string, anthropicLimitsRateGroupIDAttributeValue string, anthropicLimitsRateTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicLimitsRateOther.recordDataPoint(mb.startTime, ts, val, anthropicLimitsScopeAttributeValue, anthropicLimitsRateGroupTypeAttributeValue, anthropicLimitsRateGroupIDAttributeValue, anthropicLimitsRateTypeAttributeValue, options...)
+}
+
+// RecordAnthropicLimitsRateRequestsDataPoint adds a data point to anthropic.limits.rate.requests metric.
+func (mb *MetricsBuilder) RecordAnthropicLimitsRateRequestsDataPoint(ts pcommon.Timestamp, val int64, anthropicLimitsScopeAttributeValue string, anthropicLimitsRateGroupTypeAttributeValue string, anthropicLimitsRateGroupIDAttributeValue string, anthropicLimitsRateTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicLimitsRateRequests.recordDataPoint(mb.startTime, ts, val, anthropicLimitsScopeAttributeValue, anthropicLimitsRateGroupTypeAttributeValue, anthropicLimitsRateGroupIDAttributeValue, anthropicLimitsRateTypeAttributeValue, options...)
+}
+
+// RecordAnthropicLimitsRateTokensDataPoint adds a data point to anthropic.limits.rate.tokens metric.
+func (mb *MetricsBuilder) RecordAnthropicLimitsRateTokensDataPoint(ts pcommon.Timestamp, val int64, anthropicLimitsScopeAttributeValue string, anthropicLimitsRateGroupTypeAttributeValue string, anthropicLimitsRateGroupIDAttributeValue string, anthropicLimitsRateTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicLimitsRateTokens.recordDataPoint(mb.startTime, ts, val, anthropicLimitsScopeAttributeValue, anthropicLimitsRateGroupTypeAttributeValue, anthropicLimitsRateGroupIDAttributeValue, anthropicLimitsRateTypeAttributeValue, options...)
+}
+
+// RecordAnthropicLimitsSpendEffectiveDataPoint adds a data point to anthropic.limits.spend.effective metric.
+func (mb *MetricsBuilder) RecordAnthropicLimitsSpendEffectiveDataPoint(ts pcommon.Timestamp, val float64, anthropicLimitsScopeAttributeValue string, anthropicLimitsPeriodAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicLimitsSpendEffective.recordDataPoint(mb.startTime, ts, val, anthropicLimitsScopeAttributeValue, anthropicLimitsPeriodAttributeValue, options...)
+}
+
+// RecordAnthropicLimitsSpendLimitDataPoint adds a data point to anthropic.limits.spend.limit metric.
+func (mb *MetricsBuilder) RecordAnthropicLimitsSpendLimitDataPoint(ts pcommon.Timestamp, val float64, anthropicLimitsScopeAttributeValue string, anthropicLimitsPeriodAttributeValue string, anthropicLimitsSpendEnabledAttributeValue bool, options ...MetricAttributeOption) {
+	mb.metricAnthropicLimitsSpendLimit.recordDataPoint(mb.startTime, ts, val, anthropicLimitsScopeAttributeValue, anthropicLimitsPeriodAttributeValue, anthropicLimitsSpendEnabledAttributeValue, options...)
+}
+
+// RecordAnthropicLimitsSpendPeriodToDateDataPoint adds a data point to anthropic.limits.spend.period_to_date metric.
+func (mb *MetricsBuilder) RecordAnthropicLimitsSpendPeriodToDateDataPoint(ts pcommon.Timestamp, val float64, anthropicLimitsScopeAttributeValue string, anthropicLimitsPeriodAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicLimitsSpendPeriodToDate.recordDataPoint(mb.startTime, ts, val, anthropicLimitsScopeAttributeValue, anthropicLimitsPeriodAttributeValue, options...)
 }
 
 // RecordAnthropicUsageTokensDataPoint adds a data point to anthropic.usage.tokens metric.

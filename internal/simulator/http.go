@@ -21,6 +21,7 @@ type apiError struct {
 	Status  int
 	Type    string
 	Message string
+	Code    string // error.details.error_code, when the reference documents one
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message) }
@@ -93,10 +94,15 @@ func defaultMessage(typ string) string {
 type errorBody struct {
 	Type  string `json:"type"`
 	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
+		Type    string        `json:"type"`
+		Message string        `json:"message"`
+		Details *errorDetails `json:"details,omitempty"`
 	} `json:"error"`
 	RequestID string `json:"request_id"`
+}
+
+type errorDetails struct {
+	ErrorCode string `json:"error_code"`
 }
 
 func writeError(w http.ResponseWriter, rid string, e *apiError) {
@@ -106,6 +112,9 @@ func writeError(w http.ResponseWriter, rid string, e *apiError) {
 	b.Error.Message = e.Message
 	if b.Error.Message == "" {
 		b.Error.Message = defaultMessage(e.Type)
+	}
+	if e.Code != "" {
+		b.Error.Details = &errorDetails{ErrorCode: e.Code}
 	}
 	b.RequestID = rid
 	writeJSON(w, e.Status, b)
@@ -305,6 +314,9 @@ func (s *Simulator) endpoint(path string) endpointFunc {
 	case adminapi.PathAnalyticsCost:
 		return s.handleAnalyticsCost
 	}
+	if h := s.limitsEndpoint(path); h != nil {
+		return h
+	}
 	for prefix, get := range map[string]func(id string) (any, bool){
 		adminapi.PathWorkspaces + "/": s.getWorkspace,
 		adminapi.PathAPIKeys + "/":    s.getAPIKey,
@@ -326,7 +338,13 @@ func (s *Simulator) endpoint(path string) endpointFunc {
 // window of the simulator clock; if refused it returns the whole seconds
 // until a slot frees.
 func (s *Simulator) rateLimit() (int, bool) {
-	rpm := s.opts.RequestsPerMinute
+	return s.slidingWindow(&s.rl, s.opts.RequestsPerMinute)
+}
+
+// slidingWindow admits a request under rpm over the last 60 s of the clock
+// in the window *times; if refused it returns the whole seconds until a
+// slot frees.
+func (s *Simulator) slidingWindow(times *[]int64, rpm int) (int, bool) {
 	if rpm <= 0 {
 		return 0, true
 	}
@@ -335,16 +353,16 @@ func (s *Simulator) rateLimit() (int, bool) {
 	defer s.mu.Unlock()
 	cut := now - int64(time.Minute)
 	i := 0
-	for i < len(s.rl) && s.rl[i] <= cut {
+	for i < len(*times) && (*times)[i] <= cut {
 		i++
 	}
-	s.rl = s.rl[i:]
-	if len(s.rl) < rpm {
-		s.rl = append(s.rl, now)
+	*times = (*times)[i:]
+	if len(*times) < rpm {
+		*times = append(*times, now)
 		return 0, true
 	}
 	s.stats.RateLimited++
-	wait := ceilDiv(s.rl[0]+int64(time.Minute)-now, int64(time.Second))
+	wait := ceilDiv((*times)[0]+int64(time.Minute)-now, int64(time.Second))
 	if wait < 1 {
 		wait = 1
 	}

@@ -4,8 +4,9 @@
 // Package simulator is a deterministic, faithful local simulator of the
 // Anthropic Admin API endpoints read by the usage receiver: the Messages
 // usage report, the cost report, the Claude Code analytics report, the
-// workspace, API key, user and organization lookups, and the Usage and Cost
-// Analytics API (analytics.go).
+// workspace, API key, user and organization lookups, the Usage and Cost
+// Analytics API (analytics.go), and the rate-limit and spend-limit lists of
+// a Console or Enterprise organization (limits.go).
 //
 // Everything is computed from a seed: a synthetic organization, and per
 // series per UTC minute the FINAL values of the six usage counters. A series
@@ -88,6 +89,9 @@ type Options struct {
 	// Revisions revise some hours of usage (and their cost) long after
 	// they closed, up or down; off when Every is 0.
 	Revisions Revisions
+	// LimitsMode is the kind of organization the spend-limit and rate-limit
+	// endpoints serve (limits.go); "" is LimitsConsole.
+	LimitsMode string
 }
 
 // Revisions revise one series-hour in Every (chosen by the seed) at the
@@ -133,9 +137,11 @@ type Simulator struct {
 	faults    *Faults
 	analytics *analyticsState
 
-	mu    sync.Mutex // guards stats and rl
+	mu    sync.Mutex // guards stats, rl and spendRL
 	stats Stats
 	rl    []int64 // accepted request times (ns) in the sliding window
+	// spendRL: the spend-limit endpoints' own 60 requests a minute (limits.go).
+	spendRL []int64
 }
 
 // New builds a simulator. The organization is fixed at construction, from
@@ -164,6 +170,9 @@ func New(opts Options) *Simulator {
 	}
 	if opts.Org.Scale <= 0 {
 		opts.Org.Scale = 1
+	}
+	if opts.LimitsMode == "" {
+		opts.LimitsMode = LimitsConsole
 	}
 	s := &Simulator{opts: opts, now: opts.Now, seed: uint64(opts.Seed), faults: &Faults{}}
 	s.org = newOrg(s.seed, opts, opts.Now())

@@ -5,8 +5,6 @@ package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusa
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"iter"
 	"time"
@@ -69,7 +67,6 @@ func (s *claudeCodeSource) shape() []string      { return []string{"claude_code"
 // read reads the report one UTC day at a time (the endpoint serves a single
 // date per query): each day, whatever its number of pages, is one bucket,
 // and one page of this report's reading.
-// read reads day by day, the report's only width.
 func (s *claudeCodeSource) read(ctx context.Context, api reportAPI, from, to time.Time, _ time.Duration) iter.Seq2[page, error] {
 	const day = 24 * time.Hour
 	return func(yield func(page, error) bool) {
@@ -149,14 +146,7 @@ func (s *claudeCodeSource) actorName(a *adminapi.ClaudeCodeActor) string {
 	if a.Type == "api_actor" || name == "" {
 		name = a.APIKeyName
 	}
-	switch s.cfg.Actor {
-	case actorDrop:
-		return ""
-	case actorHash:
-		sum := sha256.Sum256([]byte(name))
-		return hex.EncodeToString(sum[:8])
-	}
-	return name
+	return personalData(s.cfg.Actor, name)
 }
 
 // Claude Code metrics all belong to the organization's resource.

@@ -109,9 +109,15 @@ type AuditConfig struct {
 
 // UsageConfig configures the Messages usage report.
 type UsageConfig struct {
-	Poll        PollConfig `mapstructure:",squash"`
-	BucketWidth string     `mapstructure:"bucket_width"`
-	GroupBy     []string   `mapstructure:"group_by"`
+	Poll PollConfig `mapstructure:",squash"`
+	// Source is the API the report is read from: legacy (the usage report)
+	// or analytics (the Usage and Cost Analytics API).
+	Source      string   `mapstructure:"source"`
+	BucketWidth string   `mapstructure:"bucket_width"`
+	GroupBy     []string `mapstructure:"group_by"`
+	// ActorDetails: with the analytics source and actor grouped, whether the
+	// user's email (or name) is reported: drop, keep or hash.
+	ActorDetails string `mapstructure:"actor_details"`
 
 	APIKeyIDs      []string `mapstructure:"api_key_ids"`
 	WorkspaceIDs   []string `mapstructure:"workspace_ids"`
@@ -121,11 +127,22 @@ type UsageConfig struct {
 	InferenceGeos  []string `mapstructure:"inference_geos"`
 }
 
-// CostConfig configures the cost report (daily buckets only).
+// CostConfig configures the cost report.
 type CostConfig struct {
-	Poll    PollConfig `mapstructure:",squash"`
-	GroupBy []string   `mapstructure:"group_by"`
+	Poll PollConfig `mapstructure:",squash"`
+	// Source: legacy (the cost report, daily buckets only) or analytics.
+	Source string `mapstructure:"source"`
+	// BucketWidth: 1d for legacy; 1m, 1h or 1d for analytics.
+	BucketWidth  string   `mapstructure:"bucket_width"`
+	GroupBy      []string `mapstructure:"group_by"`
+	ActorDetails string   `mapstructure:"actor_details"`
 }
+
+// Report sources.
+const (
+	sourceLegacy    = "legacy"
+	sourceAnalytics = "analytics"
+)
 
 // ClaudeCodeConfig configures the Claude Code analytics report. It is
 // per person, so it is off unless enabled.
@@ -197,6 +214,9 @@ var (
 	errMaxResponse     = errors.New(`"max_response_bytes" must be at least 1024`)
 	errAuditWidth      = errors.New("must be 1m, 1h or 1d, and a multiple of the report's bucket width")
 	errAuditWindow     = errors.New("must be at least one audit bucket, and fit in max_pages pages")
+	errSource          = errors.New(`must be "legacy" or "analytics"`)
+	errActorDetails    = errors.New(`must be drop, keep or hash, and needs "actor" in group_by`)
+	errAnalyticsRange  = errors.New("does not fit the analytics API's ranges")
 )
 
 // Validate checks the configuration; every problem is reported at once.
@@ -336,6 +356,19 @@ func (p PollConfig) validatePaging(prefix, width string, maxPages int) []error {
 
 func (u UsageConfig) validate(collectionInterval time.Duration, maxPages int) []error {
 	errs := u.Poll.validate("usage", collectionInterval)
+	switch u.Source {
+	case sourceLegacy:
+	case sourceAnalytics:
+		errs = append(errs, validateAnalytics("usage", u.Poll, u.BucketWidth, u.GroupBy, u.ActorDetails, adminapi.AnalyticsUsageGroupBy)...)
+		for name, vals := range u.filters() {
+			if slices.Contains(vals, "") {
+				errs = append(errs, fmt.Errorf(`"usage.%s": %w`, filterSetting[name], errFilter))
+			}
+		}
+		return errs
+	default:
+		return append(errs, fmt.Errorf(`"usage.source" %w, not %q`, errSource, u.Source))
+	}
 	if adminapi.WidthDuration(u.BucketWidth) == 0 {
 		errs = append(errs, fmt.Errorf(`"usage.bucket_width" %w, not %q`, errBucketWidth, u.BucketWidth))
 	} else {
@@ -368,6 +401,16 @@ func validateGroupBy(prefix string, groupBy, allowed []string) []error {
 
 func (c CostConfig) validate(collectionInterval time.Duration, maxPages int) []error {
 	errs := c.Poll.validate("cost", collectionInterval)
+	switch c.Source {
+	case sourceLegacy:
+		if c.BucketWidth != adminapi.BucketWidth1d {
+			errs = append(errs, fmt.Errorf(`"cost.bucket_width" must be 1d with the legacy source, not %q`, c.BucketWidth))
+		}
+	case sourceAnalytics:
+		return append(errs, validateAnalytics("cost", c.Poll, c.BucketWidth, c.GroupBy, c.ActorDetails, adminapi.AnalyticsCostGroupBy)...)
+	default:
+		return append(errs, fmt.Errorf(`"cost.source" %w, not %q`, errSource, c.Source))
+	}
 	errs = append(errs, c.Poll.validatePaging("cost", adminapi.BucketWidth1d, maxPages)...)
 	errs = append(errs, c.Poll.validateAudit("cost", 24*time.Hour, maxPages)...)
 	return append(errs, validateGroupBy("cost", c.GroupBy, costGroupBy)...)
@@ -385,6 +428,57 @@ func (c ClaudeCodeConfig) validate(collectionInterval time.Duration, maxPages in
 	case actorKeep, actorHash, actorDrop:
 	default:
 		errs = append(errs, fmt.Errorf("%w, not %q", errActor, c.Actor))
+	}
+	return errs
+}
+
+// validateAnalytics checks a report read from the analytics API against its
+// vocabulary and limits: at most 5 dimensions (the cost fan-out dimensions
+// aside), 31 days a query (24 hours at 1m), history from 2026-01-01 and at
+// most 365 days back.
+func validateAnalytics(prefix string, p PollConfig, width string, groupBy []string, details string, vocabulary []string) []error {
+	var errs []error
+	w := adminapi.WidthDuration(width)
+	if w == 0 {
+		errs = append(errs, fmt.Errorf(`"%s.bucket_width" %w, not %q`, prefix, errBucketWidth, width))
+	}
+	errs = append(errs, validateGroupBy(prefix, groupBy, vocabulary)...)
+	if n := len(slices.DeleteFunc(slices.Clone(groupBy), adminapi.IsFanOutDim)); n > adminapi.AnalyticsMaxGroupBy {
+		errs = append(errs, fmt.Errorf(`"%s.group_by" %w: %d dimensions, the analytics API takes at most %d (cost_type and token_type aside)`,
+			prefix, errGroupBy, n, adminapi.AnalyticsMaxGroupBy))
+	}
+	if slices.Contains(groupBy, adminapi.DimRBACGroupID) && slices.Contains(groupBy, adminapi.DimClaudeTagUserID) {
+		errs = append(errs, fmt.Errorf(`"%s.group_by" %w: rbac_group_id and claude_tag_user_id cannot be grouped together`, prefix, errGroupBy))
+	}
+	switch details {
+	case actorDrop:
+	case actorKeep, actorHash:
+		if !slices.Contains(groupBy, adminapi.DimActor) {
+			errs = append(errs, fmt.Errorf(`"%s.actor_details" %w`, prefix, errActorDetails))
+		}
+	default:
+		errs = append(errs, fmt.Errorf(`"%s.actor_details" %w, not %q`, prefix, errActorDetails, details))
+	}
+	if p.Lookback > adminapi.AnalyticsMaxAge-24*time.Hour {
+		errs = append(errs, fmt.Errorf(`"%s.lookback" %w: the API keeps 365 days`, prefix, errAnalyticsRange))
+	}
+	span := adminapi.AnalyticsMaxRange
+	if w == time.Minute {
+		span = adminapi.AnalyticsMaxRange1m
+	}
+	// A steady poll reads the revision window and an interval in one query.
+	if w > 0 && p.RevisionWindow+p.Interval+2*w > span {
+		errs = append(errs, fmt.Errorf(`"%s.revision_window" %w: %s plus an interval of %s is more than the %s one query may span at %s`,
+			prefix, errAnalyticsRange, p.RevisionWindow, p.Interval, span, width))
+	}
+	if a := p.Audit; a.Interval > 0 {
+		aw := adminapi.WidthDuration(a.BucketWidth)
+		switch {
+		case aw == 0 || w == 0 || aw%w != 0:
+			errs = append(errs, fmt.Errorf(`"%s.audit.bucket_width" %w, not %q (the report's is %s)`, prefix, errAuditWidth, a.BucketWidth, width))
+		case a.Window < aw || a.Window+aw > adminapi.AnalyticsMaxRange || aw == time.Minute && a.Window+aw > adminapi.AnalyticsMaxRange1m:
+			errs = append(errs, fmt.Errorf(`"%s.audit.window" %w: %s at %s must be at least one bucket and fit one analytics query`, prefix, errAuditWindow, a.Window, a.BucketWidth))
+		}
 	}
 	return errs
 }

@@ -43,8 +43,11 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, cfg.Usage.Poll.Lookback)
 	assert.Equal(t, time.Hour, cfg.Usage.Poll.RevisionWindow)
 	assert.Equal(t, CostConfig{
-		Poll:    PollConfig{Enabled: true, Interval: time.Hour, Lookback: 168 * time.Hour, RevisionWindow: 48 * time.Hour}.withLifecycle(),
-		GroupBy: []string{"workspace_id", "description"},
+		Poll:         PollConfig{Enabled: true, Interval: time.Hour, Lookback: 168 * time.Hour, RevisionWindow: 48 * time.Hour}.withLifecycle(),
+		Source:       "legacy",
+		BucketWidth:  "1d",
+		GroupBy:      []string{"workspace_id", "description"},
+		ActorDetails: "drop",
 	}, cfg.Cost)
 	assert.False(t, cfg.ClaudeCode.Poll.Enabled, "Claude Code analytics are per person: opt-in")
 	assert.Equal(t, "keep", cfg.ClaudeCode.Actor)
@@ -64,8 +67,10 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, UsageConfig{
 		Poll: PollConfig{Enabled: true, Interval: 5 * time.Minute, Lookback: 168 * time.Hour, RevisionWindow: 6 * time.Hour,
 			Audit: AuditConfig{Interval: 12 * time.Hour, Window: 72 * time.Hour, BucketWidth: "1h"}, SeriesExpiry: 72 * time.Hour, MaxSeries: 1000},
+		Source:         "legacy",
 		BucketWidth:    "1h",
 		GroupBy:        []string{"workspace_id", "model", "inference_geo"},
+		ActorDetails:   "drop",
 		Models:         []string{"claude-sonnet-4-6"},
 		ContextWindows: []string{"0-200k"},
 		InferenceGeos:  []string{"us", "global"},
@@ -86,6 +91,19 @@ func TestUsageIdentityAndSpeedConfig(t *testing.T) {
 	cfg := loadConfig(t, "identity_and_speed")
 	require.NoError(t, confmap.Validate(cfg))
 	assert.Equal(t, []string{"workspace_id", "model", "account_id", "service_account_id", "speed"}, cfg.Usage.GroupBy)
+}
+
+// The analytics source: its vocabulary, the fan-out dimensions beside the
+// five, the actor's details.
+func TestAnalyticsConfig(t *testing.T) {
+	cfg := loadConfig(t, "analytics")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, "analytics", cfg.Usage.Source)
+	assert.Equal(t, "hash", cfg.Usage.ActorDetails)
+	assert.Equal(t, 720*time.Hour, cfg.Usage.Poll.Audit.Window)
+	assert.Equal(t, "1h", cfg.Cost.BucketWidth)
+	src := newAnalyticsCostSource(cfg.Cost, nil)
+	assert.Equal(t, []string{"api_key_id", "actor", "product"}, src.dims, "workspace and model are the resource's, the fan-out is the kind")
 }
 
 func TestConfigValidationErrors(t *testing.T) {
@@ -112,6 +130,10 @@ func TestConfigValidationErrors(t *testing.T) {
 		{name: "bad_retry", errs: []error{errRetry}, msgs: []string{`"retry_on_failure"`}},
 		{name: "bad_collection", errs: []error{errCollection}, msgs: []string{`"collection_interval"`, `"initial_delay"`}},
 		{name: "many_errors", errs: []error{errMissingAdminKey, errEndpoint, errTemporality, errBucketWidth}},
+		{name: "bad_source", errs: []error{errSource, errGroupBy}, msgs: []string{`"usage.source"`, `"new"`, `"cost.group_by"`, `"description"`}},
+		{name: "bad_analytics", errs: []error{errGroupBy, errActorDetails, errAnalyticsRange, errAuditWindow},
+			msgs: []string{`"usage.group_by"`, "8 dimensions", "rbac_group_id and claude_tag_user_id", `"usage.actor_details"`, `"email"`,
+				`"usage.lookback"`, `"usage.revision_window"`, `"usage.audit.window"`, `"cost.bucket_width" must be 1d with the legacy source`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,8 +58,10 @@ func NewDefaultUsageConfig() UsageConfig {
 			Lookback:       24 * time.Hour,
 			RevisionWindow: time.Hour,
 		}.withLifecycle(),
-		BucketWidth: "1m",
-		GroupBy:     []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow},
+		Source:       sourceLegacy,
+		BucketWidth:  "1m",
+		GroupBy:      []string{groupWorkspace, groupModel, groupAPIKey, groupServiceTier, groupContextWindow},
+		ActorDetails: actorDrop,
 	}
 }
 
@@ -73,7 +75,10 @@ func NewDefaultCostConfig() CostConfig {
 			Lookback:       7 * 24 * time.Hour,
 			RevisionWindow: 48 * time.Hour,
 		}.withLifecycle(),
-		GroupBy: []string{groupWorkspace, groupDescription},
+		Source:       sourceLegacy,
+		BucketWidth:  "1d",
+		GroupBy:      []string{groupWorkspace, groupDescription},
+		ActorDetails: actorDrop,
 	}
 }
 

@@ -6,6 +6,7 @@ package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusa
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -146,10 +147,16 @@ func (r *anthropicReceiver) start(ctx context.Context, host component.Host) erro
 // sources are the enabled reports.
 func (r *anthropicReceiver) sources() []source {
 	var out []source
-	if u := r.cfg.Usage; u.Poll.Enabled {
+	switch u := r.cfg.Usage; {
+	case u.Poll.Enabled && u.Source == sourceAnalytics:
+		out = append(out, newAnalyticsUsageSource(u, r.names))
+	case u.Poll.Enabled:
 		out = append(out, newUsageSource(u, r.names))
 	}
-	if c := r.cfg.Cost; c.Poll.Enabled {
+	switch c := r.cfg.Cost; {
+	case c.Poll.Enabled && c.Source == sourceAnalytics:
+		out = append(out, newAnalyticsCostSource(c, r.names))
+	case c.Poll.Enabled:
 		out = append(out, newCostSource(c, r.names))
 	}
 	if c := r.cfg.ClaudeCode; c.Poll.Enabled {
@@ -355,6 +362,21 @@ func (r *anthropicReceiver) logStart() {
 	r.logger.Info("Anthropic usage receiver started", fields...)
 	if !strings.HasPrefix(string(r.cfg.AdminAPIKey), "sk-ant-admin") {
 		r.logger.Warn(`"admin_api_key" does not start with sk-ant-admin: Anthropic answers 403 to keys that are not Admin API keys`)
+	}
+	for _, src := range r.reports {
+		a, ok := src.src.(*analyticsSource)
+		if !ok {
+			continue
+		}
+		for _, d := range adminapi.NonAdditiveDims {
+			if slices.Contains(a.groupBy, d) {
+				r.logger.Warn("This dimension's rows overlap or cover part of the usage only: do not add its series up", zap.String("report", a.report), zap.String("group_by", d))
+			}
+		}
+		if p := a.cfg; p.Audit.Interval <= 0 || p.Audit.Window < 30*24*time.Hour {
+			r.logger.Warn("The analytics API is assumed to revise values for up to 30 days; an audit window shorter than 720h misses the older revisions",
+				zap.String("report", a.report), zap.Duration("audit_window", p.Audit.Window))
+		}
 	}
 	if r.cfg.ClientConfig.TLS.InsecureSkipVerify {
 		r.logger.Warn(`"tls.insecure_skip_verify" is set: the admin key is sent to a server whose certificate is not checked`)

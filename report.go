@@ -58,6 +58,8 @@ type report struct {
 	skewWarned bool
 	// overflowWarned: series beyond max_series were seen; said once.
 	overflowWarned bool
+	// lastExport is the analytics export the last complete read saw.
+	lastExport *time.Time
 	// lastStamp is the latest timestamp this report's points carried,
 	// repeated totals included: a page of a later read comes after it, and
 	// after the stream's last emission.
@@ -234,6 +236,21 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time, elaps
 	return func(yield func(pmetric.Metrics, error) bool) {
 		p := rep.stream.Begin(now)
 		from, to := p.From(), p.To()
+		var export *time.Time
+		if src, ok := rep.src.(interface {
+			refreshed(context.Context, reportAPI, time.Time, time.Time) (*time.Time, error)
+		}); ok {
+			var err error
+			if export, err = src.refreshed(ctx, api, from, to); err != nil {
+				yield(pmetric.Metrics{}, err)
+				return
+			}
+			if export != nil && rep.lastExport != nil && export.Equal(*rep.lastExport) {
+				rep.logger.Debug("No new export since the last read", zap.Time("data_refreshed_at", *export))
+				rep.nextPoll = elapsed + rep.interval
+				return
+			}
+		}
 		var readTo, lastPage time.Time // the end of the last bucket read; the last page's stamp
 		stats := pollStats{skipped: skipCounts{}}
 		for pg, err := range rep.src.read(ctx, api, from, to, rep.src.width()) {
@@ -277,6 +294,7 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time, elaps
 		stats.addPoll(p.Stats())
 		rep.logStats(stats, from, to)
 		rep.nextPoll = elapsed + rep.interval
+		rep.lastExport = export
 		p.Final(rep.finality(api, now))
 		yield(rep.seal(ctx, p, rep.stamp(now), time.Time{}), nil)
 	}

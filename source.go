@@ -24,6 +24,7 @@ type reportAPI interface {
 	UsageReport(ctx context.Context, q adminapi.ReportQuery) iter.Seq2[*adminapi.UsagePage, error]
 	CostReport(ctx context.Context, q adminapi.ReportQuery) iter.Seq2[*adminapi.CostPage, error]
 	ClaudeCodeReport(ctx context.Context, day time.Time) iter.Seq2[*adminapi.ClaudeCodePage, error]
+	analyticsAPI
 	// ServerNow is the API's clock, from the Date of its answers.
 	ServerNow() (time.Time, bool)
 }
@@ -80,8 +81,9 @@ func overflowAttribute(k seriesKey, attrs []metadata.MetricAttributeOption) []me
 }
 
 // resourceKey is the resource of a series: workspace and model, "" when not
-// grouped (the Claude Code report has neither).
-type resourceKey struct{ workspace, model string }
+// grouped (the Claude Code report has neither), and the organization the
+// usage belongs to when the analytics source groups by it.
+type resourceKey struct{ workspace, model, organization string }
 
 // page is a page of a report: its buckets, mapped to series one at a time
 // as they are ranged over, and whether another page follows. A bucket's rows

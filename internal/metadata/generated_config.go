@@ -293,13 +293,28 @@ func (ms *AnthropicClaudeCodeToolActionsCorrectionsMetricConfig) Unmarshal(parse
 type AnthropicCostMetricAttributeKey string
 
 const (
-	AnthropicCostMetricAttributeKeyAnthropicCostDescription AnthropicCostMetricAttributeKey = "anthropic.cost.description"
-	AnthropicCostMetricAttributeKeyAnthropicCostType        AnthropicCostMetricAttributeKey = "anthropic.cost.type"
-	AnthropicCostMetricAttributeKeyCostTokenType            AnthropicCostMetricAttributeKey = "anthropic.token.type"
-	AnthropicCostMetricAttributeKeyAnthropicServiceTier     AnthropicCostMetricAttributeKey = "anthropic.service_tier"
-	AnthropicCostMetricAttributeKeyAnthropicContextWindow   AnthropicCostMetricAttributeKey = "anthropic.context_window"
-	AnthropicCostMetricAttributeKeyAnthropicInferenceGeo    AnthropicCostMetricAttributeKey = "anthropic.inference_geo"
-	AnthropicCostMetricAttributeKeyOtelMetricOverflow       AnthropicCostMetricAttributeKey = "otel.metric.overflow"
+	AnthropicCostMetricAttributeKeyAnthropicCostDescription   AnthropicCostMetricAttributeKey = "anthropic.cost.description"
+	AnthropicCostMetricAttributeKeyAnthropicCostType          AnthropicCostMetricAttributeKey = "anthropic.cost.type"
+	AnthropicCostMetricAttributeKeyCostTokenType              AnthropicCostMetricAttributeKey = "anthropic.token.type"
+	AnthropicCostMetricAttributeKeyAnthropicServiceTier       AnthropicCostMetricAttributeKey = "anthropic.service_tier"
+	AnthropicCostMetricAttributeKeyAnthropicContextWindow     AnthropicCostMetricAttributeKey = "anthropic.context_window"
+	AnthropicCostMetricAttributeKeyAnthropicInferenceGeo      AnthropicCostMetricAttributeKey = "anthropic.inference_geo"
+	AnthropicCostMetricAttributeKeyAnthropicAPIKeyID          AnthropicCostMetricAttributeKey = "anthropic.api_key.id"
+	AnthropicCostMetricAttributeKeyAnthropicSpeed             AnthropicCostMetricAttributeKey = "anthropic.speed"
+	AnthropicCostMetricAttributeKeyAnthropicActorType         AnthropicCostMetricAttributeKey = "anthropic.actor.type"
+	AnthropicCostMetricAttributeKeyAnthropicActorID           AnthropicCostMetricAttributeKey = "anthropic.actor.id"
+	AnthropicCostMetricAttributeKeyAnthropicActorEmail        AnthropicCostMetricAttributeKey = "anthropic.actor.email"
+	AnthropicCostMetricAttributeKeyAnthropicProduct           AnthropicCostMetricAttributeKey = "anthropic.product"
+	AnthropicCostMetricAttributeKeyAnthropicAgentID           AnthropicCostMetricAttributeKey = "anthropic.agent.id"
+	AnthropicCostMetricAttributeKeyAnthropicClaudeTagCategory AnthropicCostMetricAttributeKey = "anthropic.claude_tag.category"
+	AnthropicCostMetricAttributeKeyAnthropicClaudeTagUserID   AnthropicCostMetricAttributeKey = "anthropic.claude_tag.user.id"
+	AnthropicCostMetricAttributeKeyAnthropicDeploymentID      AnthropicCostMetricAttributeKey = "anthropic.deployment.id"
+	AnthropicCostMetricAttributeKeyAnthropicEnvironmentID     AnthropicCostMetricAttributeKey = "anthropic.environment.id"
+	AnthropicCostMetricAttributeKeyAnthropicRbacGroupID       AnthropicCostMetricAttributeKey = "anthropic.rbac_group.id"
+	AnthropicCostMetricAttributeKeyAnthropicSessionID         AnthropicCostMetricAttributeKey = "anthropic.session.id"
+	AnthropicCostMetricAttributeKeyAnthropicSlackChannelID    AnthropicCostMetricAttributeKey = "anthropic.slack_channel.id"
+	AnthropicCostMetricAttributeKeyAnthropicUserProfileID     AnthropicCostMetricAttributeKey = "anthropic.user_profile.id"
+	AnthropicCostMetricAttributeKeyOtelMetricOverflow         AnthropicCostMetricAttributeKey = "otel.metric.overflow"
 )
 
 // AnthropicCostMetricConfig provides config for the anthropic.cost metric.
@@ -328,9 +343,9 @@ func (ms *AnthropicCostMetricConfig) Unmarshal(parser *confmap.Conf) error {
 func (ms *AnthropicCostMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyOtelMetricOverflow:
+		case AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostMetricAttributeKeyAnthropicSpeed, AnthropicCostMetricAttributeKeyAnthropicActorType, AnthropicCostMetricAttributeKeyAnthropicActorID, AnthropicCostMetricAttributeKeyAnthropicActorEmail, AnthropicCostMetricAttributeKeyAnthropicProduct, AnthropicCostMetricAttributeKeyAnthropicAgentID, AnthropicCostMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostMetricAttributeKeyAnthropicDeploymentID, AnthropicCostMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostMetricAttributeKeyAnthropicSessionID, AnthropicCostMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostMetricAttributeKeyAnthropicUserProfileID, AnthropicCostMetricAttributeKeyOtelMetricOverflow:
 		default:
-			return fmt.Errorf("metric anthropic.cost doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, otel.metric.overflow]", val)
+			return fmt.Errorf("metric anthropic.cost doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.api_key.id, anthropic.speed, anthropic.actor.type, anthropic.actor.id, anthropic.actor.email, anthropic.product, anthropic.agent.id, anthropic.claude_tag.category, anthropic.claude_tag.user.id, anthropic.deployment.id, anthropic.environment.id, anthropic.rbac_group.id, anthropic.session.id, anthropic.slack_channel.id, anthropic.user_profile.id, otel.metric.overflow]", val)
 		}
 	}
 
@@ -347,13 +362,28 @@ func (ms *AnthropicCostMetricConfig) Validate() error {
 type AnthropicCostCorrectionsMetricAttributeKey string
 
 const (
-	AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription AnthropicCostCorrectionsMetricAttributeKey = "anthropic.cost.description"
-	AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType        AnthropicCostCorrectionsMetricAttributeKey = "anthropic.cost.type"
-	AnthropicCostCorrectionsMetricAttributeKeyCostTokenType            AnthropicCostCorrectionsMetricAttributeKey = "anthropic.token.type"
-	AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier     AnthropicCostCorrectionsMetricAttributeKey = "anthropic.service_tier"
-	AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow   AnthropicCostCorrectionsMetricAttributeKey = "anthropic.context_window"
-	AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo    AnthropicCostCorrectionsMetricAttributeKey = "anthropic.inference_geo"
-	AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow       AnthropicCostCorrectionsMetricAttributeKey = "otel.metric.overflow"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription   AnthropicCostCorrectionsMetricAttributeKey = "anthropic.cost.description"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType          AnthropicCostCorrectionsMetricAttributeKey = "anthropic.cost.type"
+	AnthropicCostCorrectionsMetricAttributeKeyCostTokenType              AnthropicCostCorrectionsMetricAttributeKey = "anthropic.token.type"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier       AnthropicCostCorrectionsMetricAttributeKey = "anthropic.service_tier"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow     AnthropicCostCorrectionsMetricAttributeKey = "anthropic.context_window"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo      AnthropicCostCorrectionsMetricAttributeKey = "anthropic.inference_geo"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicAPIKeyID          AnthropicCostCorrectionsMetricAttributeKey = "anthropic.api_key.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicSpeed             AnthropicCostCorrectionsMetricAttributeKey = "anthropic.speed"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorType         AnthropicCostCorrectionsMetricAttributeKey = "anthropic.actor.type"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorID           AnthropicCostCorrectionsMetricAttributeKey = "anthropic.actor.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorEmail        AnthropicCostCorrectionsMetricAttributeKey = "anthropic.actor.email"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicProduct           AnthropicCostCorrectionsMetricAttributeKey = "anthropic.product"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicAgentID           AnthropicCostCorrectionsMetricAttributeKey = "anthropic.agent.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory AnthropicCostCorrectionsMetricAttributeKey = "anthropic.claude_tag.category"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID   AnthropicCostCorrectionsMetricAttributeKey = "anthropic.claude_tag.user.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicDeploymentID      AnthropicCostCorrectionsMetricAttributeKey = "anthropic.deployment.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicEnvironmentID     AnthropicCostCorrectionsMetricAttributeKey = "anthropic.environment.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicRbacGroupID       AnthropicCostCorrectionsMetricAttributeKey = "anthropic.rbac_group.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicSessionID         AnthropicCostCorrectionsMetricAttributeKey = "anthropic.session.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicSlackChannelID    AnthropicCostCorrectionsMetricAttributeKey = "anthropic.slack_channel.id"
+	AnthropicCostCorrectionsMetricAttributeKeyAnthropicUserProfileID     AnthropicCostCorrectionsMetricAttributeKey = "anthropic.user_profile.id"
+	AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow         AnthropicCostCorrectionsMetricAttributeKey = "otel.metric.overflow"
 )
 
 // AnthropicCostCorrectionsMetricConfig provides config for the anthropic.cost.corrections metric.
@@ -382,9 +412,147 @@ func (ms *AnthropicCostCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) 
 func (ms *AnthropicCostCorrectionsMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow:
+		case AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSpeed, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorEmail, AnthropicCostCorrectionsMetricAttributeKeyAnthropicProduct, AnthropicCostCorrectionsMetricAttributeKeyAnthropicAgentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicDeploymentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSessionID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicUserProfileID, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow:
 		default:
-			return fmt.Errorf("metric anthropic.cost.corrections doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, otel.metric.overflow]", val)
+			return fmt.Errorf("metric anthropic.cost.corrections doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.api_key.id, anthropic.speed, anthropic.actor.type, anthropic.actor.id, anthropic.actor.email, anthropic.product, anthropic.agent.id, anthropic.claude_tag.category, anthropic.claude_tag.user.id, anthropic.deployment.id, anthropic.environment.id, anthropic.rbac_group.id, anthropic.session.id, anthropic.slack_channel.id, anthropic.user_profile.id, otel.metric.overflow]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// AnthropicCostListAmountMetricAttributeKey specifies the key of an attribute for the anthropic.cost.list_amount metric.
+type AnthropicCostListAmountMetricAttributeKey string
+
+const (
+	AnthropicCostListAmountMetricAttributeKeyAnthropicCostDescription   AnthropicCostListAmountMetricAttributeKey = "anthropic.cost.description"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicCostType          AnthropicCostListAmountMetricAttributeKey = "anthropic.cost.type"
+	AnthropicCostListAmountMetricAttributeKeyCostTokenType              AnthropicCostListAmountMetricAttributeKey = "anthropic.token.type"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicServiceTier       AnthropicCostListAmountMetricAttributeKey = "anthropic.service_tier"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicContextWindow     AnthropicCostListAmountMetricAttributeKey = "anthropic.context_window"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicInferenceGeo      AnthropicCostListAmountMetricAttributeKey = "anthropic.inference_geo"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicAPIKeyID          AnthropicCostListAmountMetricAttributeKey = "anthropic.api_key.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicSpeed             AnthropicCostListAmountMetricAttributeKey = "anthropic.speed"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicActorType         AnthropicCostListAmountMetricAttributeKey = "anthropic.actor.type"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicActorID           AnthropicCostListAmountMetricAttributeKey = "anthropic.actor.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicActorEmail        AnthropicCostListAmountMetricAttributeKey = "anthropic.actor.email"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicProduct           AnthropicCostListAmountMetricAttributeKey = "anthropic.product"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicAgentID           AnthropicCostListAmountMetricAttributeKey = "anthropic.agent.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagCategory AnthropicCostListAmountMetricAttributeKey = "anthropic.claude_tag.category"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagUserID   AnthropicCostListAmountMetricAttributeKey = "anthropic.claude_tag.user.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicDeploymentID      AnthropicCostListAmountMetricAttributeKey = "anthropic.deployment.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicEnvironmentID     AnthropicCostListAmountMetricAttributeKey = "anthropic.environment.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicRbacGroupID       AnthropicCostListAmountMetricAttributeKey = "anthropic.rbac_group.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicSessionID         AnthropicCostListAmountMetricAttributeKey = "anthropic.session.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicSlackChannelID    AnthropicCostListAmountMetricAttributeKey = "anthropic.slack_channel.id"
+	AnthropicCostListAmountMetricAttributeKeyAnthropicUserProfileID     AnthropicCostListAmountMetricAttributeKey = "anthropic.user_profile.id"
+	AnthropicCostListAmountMetricAttributeKeyOtelMetricOverflow         AnthropicCostListAmountMetricAttributeKey = "otel.metric.overflow"
+)
+
+// AnthropicCostListAmountMetricConfig provides config for the anthropic.cost.list_amount metric.
+type AnthropicCostListAmountMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                      `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []AnthropicCostListAmountMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *AnthropicCostListAmountMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *AnthropicCostListAmountMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case AnthropicCostListAmountMetricAttributeKeyAnthropicCostDescription, AnthropicCostListAmountMetricAttributeKeyAnthropicCostType, AnthropicCostListAmountMetricAttributeKeyCostTokenType, AnthropicCostListAmountMetricAttributeKeyAnthropicServiceTier, AnthropicCostListAmountMetricAttributeKeyAnthropicContextWindow, AnthropicCostListAmountMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostListAmountMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostListAmountMetricAttributeKeyAnthropicSpeed, AnthropicCostListAmountMetricAttributeKeyAnthropicActorType, AnthropicCostListAmountMetricAttributeKeyAnthropicActorID, AnthropicCostListAmountMetricAttributeKeyAnthropicActorEmail, AnthropicCostListAmountMetricAttributeKeyAnthropicProduct, AnthropicCostListAmountMetricAttributeKeyAnthropicAgentID, AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostListAmountMetricAttributeKeyAnthropicDeploymentID, AnthropicCostListAmountMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostListAmountMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostListAmountMetricAttributeKeyAnthropicSessionID, AnthropicCostListAmountMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostListAmountMetricAttributeKeyAnthropicUserProfileID, AnthropicCostListAmountMetricAttributeKeyOtelMetricOverflow:
+		default:
+			return fmt.Errorf("metric anthropic.cost.list_amount doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.api_key.id, anthropic.speed, anthropic.actor.type, anthropic.actor.id, anthropic.actor.email, anthropic.product, anthropic.agent.id, anthropic.claude_tag.category, anthropic.claude_tag.user.id, anthropic.deployment.id, anthropic.environment.id, anthropic.rbac_group.id, anthropic.session.id, anthropic.slack_channel.id, anthropic.user_profile.id, otel.metric.overflow]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// AnthropicCostListAmountCorrectionsMetricAttributeKey specifies the key of an attribute for the anthropic.cost.list_amount.corrections metric.
+type AnthropicCostListAmountCorrectionsMetricAttributeKey string
+
+const (
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostDescription   AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.cost.description"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostType          AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.cost.type"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyCostTokenType              AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.token.type"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicServiceTier       AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.service_tier"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicContextWindow     AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.context_window"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicInferenceGeo      AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.inference_geo"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAPIKeyID          AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.api_key.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSpeed             AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.speed"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorType         AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.actor.type"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorID           AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.actor.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorEmail        AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.actor.email"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicProduct           AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.product"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAgentID           AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.agent.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.claude_tag.category"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID   AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.claude_tag.user.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicDeploymentID      AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.deployment.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicEnvironmentID     AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.environment.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicRbacGroupID       AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.rbac_group.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSessionID         AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.session.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSlackChannelID    AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.slack_channel.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicUserProfileID     AnthropicCostListAmountCorrectionsMetricAttributeKey = "anthropic.user_profile.id"
+	AnthropicCostListAmountCorrectionsMetricAttributeKeyOtelMetricOverflow         AnthropicCostListAmountCorrectionsMetricAttributeKey = "otel.metric.overflow"
+)
+
+// AnthropicCostListAmountCorrectionsMetricConfig provides config for the anthropic.cost.list_amount.corrections metric.
+type AnthropicCostListAmountCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                                 `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []AnthropicCostListAmountCorrectionsMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *AnthropicCostListAmountCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *AnthropicCostListAmountCorrectionsMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostListAmountCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSpeed, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorType, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorEmail, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicProduct, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAgentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicDeploymentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSessionID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicUserProfileID, AnthropicCostListAmountCorrectionsMetricAttributeKeyOtelMetricOverflow:
+		default:
+			return fmt.Errorf("metric anthropic.cost.list_amount.corrections doesn't have an attribute %v, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.api_key.id, anthropic.speed, anthropic.actor.type, anthropic.actor.id, anthropic.actor.email, anthropic.product, anthropic.agent.id, anthropic.claude_tag.category, anthropic.claude_tag.user.id, anthropic.deployment.id, anthropic.environment.id, anthropic.rbac_group.id, anthropic.session.id, anthropic.slack_channel.id, anthropic.user_profile.id, otel.metric.overflow]", val)
 		}
 	}
 
@@ -517,6 +685,46 @@ func (ms *AnthropicLimitsSpendPeriodToDateMetricConfig) Unmarshal(parser *confma
 	return nil
 }
 
+// AnthropicUsageRequestsMetricConfig provides config for the anthropic.usage.requests metric.
+type AnthropicUsageRequestsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicUsageRequestsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// AnthropicUsageRequestsCorrectionsMetricConfig provides config for the anthropic.usage.requests.corrections metric.
+type AnthropicUsageRequestsCorrectionsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *AnthropicUsageRequestsCorrectionsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // AnthropicUsageTokensMetricConfig provides config for the anthropic.usage.tokens metric.
 type AnthropicUsageTokensMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -615,12 +823,16 @@ type MetricsConfig struct {
 	AnthropicClaudeCodeToolActionsCorrections   AnthropicClaudeCodeToolActionsCorrectionsMetricConfig   `mapstructure:"anthropic.claude_code.tool_actions.corrections"`
 	AnthropicCost                               AnthropicCostMetricConfig                               `mapstructure:"anthropic.cost"`
 	AnthropicCostCorrections                    AnthropicCostCorrectionsMetricConfig                    `mapstructure:"anthropic.cost.corrections"`
+	AnthropicCostListAmount                     AnthropicCostListAmountMetricConfig                     `mapstructure:"anthropic.cost.list_amount"`
+	AnthropicCostListAmountCorrections          AnthropicCostListAmountCorrectionsMetricConfig          `mapstructure:"anthropic.cost.list_amount.corrections"`
 	AnthropicLimitsRateOther                    AnthropicLimitsRateOtherMetricConfig                    `mapstructure:"anthropic.limits.rate.other"`
 	AnthropicLimitsRateRequests                 AnthropicLimitsRateRequestsMetricConfig                 `mapstructure:"anthropic.limits.rate.requests"`
 	AnthropicLimitsRateTokens                   AnthropicLimitsRateTokensMetricConfig                   `mapstructure:"anthropic.limits.rate.tokens"`
 	AnthropicLimitsSpendEffective               AnthropicLimitsSpendEffectiveMetricConfig               `mapstructure:"anthropic.limits.spend.effective"`
 	AnthropicLimitsSpendLimit                   AnthropicLimitsSpendLimitMetricConfig                   `mapstructure:"anthropic.limits.spend.limit"`
 	AnthropicLimitsSpendPeriodToDate            AnthropicLimitsSpendPeriodToDateMetricConfig            `mapstructure:"anthropic.limits.spend.period_to_date"`
+	AnthropicUsageRequests                      AnthropicUsageRequestsMetricConfig                      `mapstructure:"anthropic.usage.requests"`
+	AnthropicUsageRequestsCorrections           AnthropicUsageRequestsCorrectionsMetricConfig           `mapstructure:"anthropic.usage.requests.corrections"`
 	AnthropicUsageTokens                        AnthropicUsageTokensMetricConfig                        `mapstructure:"anthropic.usage.tokens"`
 	AnthropicUsageTokensCorrections             AnthropicUsageTokensCorrectionsMetricConfig             `mapstructure:"anthropic.usage.tokens.corrections"`
 	AnthropicUsageWebSearchRequests             AnthropicUsageWebSearchRequestsMetricConfig             `mapstructure:"anthropic.usage.web_search.requests"`
@@ -674,12 +886,22 @@ func DefaultMetricsConfig() MetricsConfig {
 		AnthropicCost: AnthropicCostMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
+			EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostMetricAttributeKeyAnthropicSpeed, AnthropicCostMetricAttributeKeyAnthropicActorType, AnthropicCostMetricAttributeKeyAnthropicActorID, AnthropicCostMetricAttributeKeyAnthropicActorEmail, AnthropicCostMetricAttributeKeyAnthropicProduct, AnthropicCostMetricAttributeKeyAnthropicAgentID, AnthropicCostMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostMetricAttributeKeyAnthropicDeploymentID, AnthropicCostMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostMetricAttributeKeyAnthropicSessionID, AnthropicCostMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostMetricAttributeKeyAnthropicUserProfileID, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
 		},
 		AnthropicCostCorrections: AnthropicCostCorrectionsMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
+			EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSpeed, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorEmail, AnthropicCostCorrectionsMetricAttributeKeyAnthropicProduct, AnthropicCostCorrectionsMetricAttributeKeyAnthropicAgentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicDeploymentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSessionID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicUserProfileID, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
+		},
+		AnthropicCostListAmount: AnthropicCostListAmountMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []AnthropicCostListAmountMetricAttributeKey{AnthropicCostListAmountMetricAttributeKeyAnthropicCostType, AnthropicCostListAmountMetricAttributeKeyCostTokenType, AnthropicCostListAmountMetricAttributeKeyAnthropicServiceTier, AnthropicCostListAmountMetricAttributeKeyAnthropicContextWindow, AnthropicCostListAmountMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostListAmountMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostListAmountMetricAttributeKeyAnthropicSpeed, AnthropicCostListAmountMetricAttributeKeyAnthropicActorType, AnthropicCostListAmountMetricAttributeKeyAnthropicActorID, AnthropicCostListAmountMetricAttributeKeyAnthropicActorEmail, AnthropicCostListAmountMetricAttributeKeyAnthropicProduct, AnthropicCostListAmountMetricAttributeKeyAnthropicAgentID, AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostListAmountMetricAttributeKeyAnthropicDeploymentID, AnthropicCostListAmountMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostListAmountMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostListAmountMetricAttributeKeyAnthropicSessionID, AnthropicCostListAmountMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostListAmountMetricAttributeKeyAnthropicUserProfileID, AnthropicCostListAmountMetricAttributeKeyOtelMetricOverflow},
+		},
+		AnthropicCostListAmountCorrections: AnthropicCostListAmountCorrectionsMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []AnthropicCostListAmountCorrectionsMetricAttributeKey{AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostListAmountCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSpeed, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorType, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorEmail, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicProduct, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAgentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicDeploymentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSessionID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicUserProfileID, AnthropicCostListAmountCorrectionsMetricAttributeKeyOtelMetricOverflow},
 		},
 		AnthropicLimitsRateOther: AnthropicLimitsRateOtherMetricConfig{
 			Enabled: true,
@@ -697,6 +919,12 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled: true,
 		},
 		AnthropicLimitsSpendPeriodToDate: AnthropicLimitsSpendPeriodToDateMetricConfig{
+			Enabled: true,
+		},
+		AnthropicUsageRequests: AnthropicUsageRequestsMetricConfig{
+			Enabled: true,
+		},
+		AnthropicUsageRequestsCorrections: AnthropicUsageRequestsCorrectionsMetricConfig{
 			Enabled: true,
 		},
 		AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{

@@ -71,12 +71,22 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					AnthropicCost: AnthropicCostMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
+						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostMetricAttributeKeyAnthropicSpeed, AnthropicCostMetricAttributeKeyAnthropicActorType, AnthropicCostMetricAttributeKeyAnthropicActorID, AnthropicCostMetricAttributeKeyAnthropicActorEmail, AnthropicCostMetricAttributeKeyAnthropicProduct, AnthropicCostMetricAttributeKeyAnthropicAgentID, AnthropicCostMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostMetricAttributeKeyAnthropicDeploymentID, AnthropicCostMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostMetricAttributeKeyAnthropicSessionID, AnthropicCostMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostMetricAttributeKeyAnthropicUserProfileID, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
 					},
 					AnthropicCostCorrections: AnthropicCostCorrectionsMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
+						EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSpeed, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorEmail, AnthropicCostCorrectionsMetricAttributeKeyAnthropicProduct, AnthropicCostCorrectionsMetricAttributeKeyAnthropicAgentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicDeploymentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSessionID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicUserProfileID, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
+					},
+					AnthropicCostListAmount: AnthropicCostListAmountMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []AnthropicCostListAmountMetricAttributeKey{AnthropicCostListAmountMetricAttributeKeyAnthropicCostDescription, AnthropicCostListAmountMetricAttributeKeyAnthropicCostType, AnthropicCostListAmountMetricAttributeKeyCostTokenType, AnthropicCostListAmountMetricAttributeKeyAnthropicServiceTier, AnthropicCostListAmountMetricAttributeKeyAnthropicContextWindow, AnthropicCostListAmountMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostListAmountMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostListAmountMetricAttributeKeyAnthropicSpeed, AnthropicCostListAmountMetricAttributeKeyAnthropicActorType, AnthropicCostListAmountMetricAttributeKeyAnthropicActorID, AnthropicCostListAmountMetricAttributeKeyAnthropicActorEmail, AnthropicCostListAmountMetricAttributeKeyAnthropicProduct, AnthropicCostListAmountMetricAttributeKeyAnthropicAgentID, AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostListAmountMetricAttributeKeyAnthropicDeploymentID, AnthropicCostListAmountMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostListAmountMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostListAmountMetricAttributeKeyAnthropicSessionID, AnthropicCostListAmountMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostListAmountMetricAttributeKeyAnthropicUserProfileID, AnthropicCostListAmountMetricAttributeKeyOtelMetricOverflow},
+					},
+					AnthropicCostListAmountCorrections: AnthropicCostListAmountCorrectionsMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []AnthropicCostListAmountCorrectionsMetricAttributeKey{AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostListAmountCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSpeed, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorType, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorEmail, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicProduct, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAgentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicDeploymentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSessionID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicUserProfileID, AnthropicCostListAmountCorrectionsMetricAttributeKeyOtelMetricOverflow},
 					},
 					AnthropicLimitsRateOther: AnthropicLimitsRateOtherMetricConfig{
 						Enabled: true,
@@ -94,6 +104,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled: true,
 					},
 					AnthropicLimitsSpendPeriodToDate: AnthropicLimitsSpendPeriodToDateMetricConfig{
+						Enabled: true,
+					},
+					AnthropicUsageRequests: AnthropicUsageRequestsMetricConfig{
+						Enabled: true,
+					},
+					AnthropicUsageRequestsCorrections: AnthropicUsageRequestsCorrectionsMetricConfig{
 						Enabled: true,
 					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
@@ -168,12 +184,22 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					AnthropicCost: AnthropicCostMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
+						EnabledAttributes:   []AnthropicCostMetricAttributeKey{AnthropicCostMetricAttributeKeyAnthropicCostDescription, AnthropicCostMetricAttributeKeyAnthropicCostType, AnthropicCostMetricAttributeKeyCostTokenType, AnthropicCostMetricAttributeKeyAnthropicServiceTier, AnthropicCostMetricAttributeKeyAnthropicContextWindow, AnthropicCostMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostMetricAttributeKeyAnthropicSpeed, AnthropicCostMetricAttributeKeyAnthropicActorType, AnthropicCostMetricAttributeKeyAnthropicActorID, AnthropicCostMetricAttributeKeyAnthropicActorEmail, AnthropicCostMetricAttributeKeyAnthropicProduct, AnthropicCostMetricAttributeKeyAnthropicAgentID, AnthropicCostMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostMetricAttributeKeyAnthropicDeploymentID, AnthropicCostMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostMetricAttributeKeyAnthropicSessionID, AnthropicCostMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostMetricAttributeKeyAnthropicUserProfileID, AnthropicCostMetricAttributeKeyOtelMetricOverflow},
 					},
 					AnthropicCostCorrections: AnthropicCostCorrectionsMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
-						EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
+						EnabledAttributes:   []AnthropicCostCorrectionsMetricAttributeKey{AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostCorrectionsMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSpeed, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorType, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicActorEmail, AnthropicCostCorrectionsMetricAttributeKeyAnthropicProduct, AnthropicCostCorrectionsMetricAttributeKeyAnthropicAgentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicDeploymentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSessionID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostCorrectionsMetricAttributeKeyAnthropicUserProfileID, AnthropicCostCorrectionsMetricAttributeKeyOtelMetricOverflow},
+					},
+					AnthropicCostListAmount: AnthropicCostListAmountMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []AnthropicCostListAmountMetricAttributeKey{AnthropicCostListAmountMetricAttributeKeyAnthropicCostDescription, AnthropicCostListAmountMetricAttributeKeyAnthropicCostType, AnthropicCostListAmountMetricAttributeKeyCostTokenType, AnthropicCostListAmountMetricAttributeKeyAnthropicServiceTier, AnthropicCostListAmountMetricAttributeKeyAnthropicContextWindow, AnthropicCostListAmountMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostListAmountMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostListAmountMetricAttributeKeyAnthropicSpeed, AnthropicCostListAmountMetricAttributeKeyAnthropicActorType, AnthropicCostListAmountMetricAttributeKeyAnthropicActorID, AnthropicCostListAmountMetricAttributeKeyAnthropicActorEmail, AnthropicCostListAmountMetricAttributeKeyAnthropicProduct, AnthropicCostListAmountMetricAttributeKeyAnthropicAgentID, AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostListAmountMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostListAmountMetricAttributeKeyAnthropicDeploymentID, AnthropicCostListAmountMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostListAmountMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostListAmountMetricAttributeKeyAnthropicSessionID, AnthropicCostListAmountMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostListAmountMetricAttributeKeyAnthropicUserProfileID, AnthropicCostListAmountMetricAttributeKeyOtelMetricOverflow},
+					},
+					AnthropicCostListAmountCorrections: AnthropicCostListAmountCorrectionsMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []AnthropicCostListAmountCorrectionsMetricAttributeKey{AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostDescription, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostType, AnthropicCostListAmountCorrectionsMetricAttributeKeyCostTokenType, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicServiceTier, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicContextWindow, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicInferenceGeo, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAPIKeyID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSpeed, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorType, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicActorEmail, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicProduct, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicAgentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagCategory, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicClaudeTagUserID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicDeploymentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicEnvironmentID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicRbacGroupID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSessionID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicSlackChannelID, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicUserProfileID, AnthropicCostListAmountCorrectionsMetricAttributeKeyOtelMetricOverflow},
 					},
 					AnthropicLimitsRateOther: AnthropicLimitsRateOtherMetricConfig{
 						Enabled: false,
@@ -191,6 +217,12 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled: false,
 					},
 					AnthropicLimitsSpendPeriodToDate: AnthropicLimitsSpendPeriodToDateMetricConfig{
+						Enabled: false,
+					},
+					AnthropicUsageRequests: AnthropicUsageRequestsMetricConfig{
+						Enabled: false,
+					},
+					AnthropicUsageRequestsCorrections: AnthropicUsageRequestsCorrectionsMetricConfig{
 						Enabled: false,
 					},
 					AnthropicUsageTokens: AnthropicUsageTokensMetricConfig{
@@ -220,7 +252,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeCommitsCorrectionsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodePullRequestsCorrectionsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeSessionsCorrectionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeTokensCorrectionsMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicClaudeCodeToolActionsCorrectionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicCostCorrectionsMetricConfig{}, AnthropicLimitsRateOtherMetricConfig{}, AnthropicLimitsRateRequestsMetricConfig{}, AnthropicLimitsRateTokensMetricConfig{}, AnthropicLimitsSpendEffectiveMetricConfig{}, AnthropicLimitsSpendLimitMetricConfig{}, AnthropicLimitsSpendPeriodToDateMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageTokensCorrectionsMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, AnthropicUsageWebSearchRequestsCorrectionsMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(AnthropicClaudeCodeCommitsMetricConfig{}, AnthropicClaudeCodeCommitsCorrectionsMetricConfig{}, AnthropicClaudeCodeEstimatedCostMetricConfig{}, AnthropicClaudeCodeEstimatedCostCorrectionsMetricConfig{}, AnthropicClaudeCodeLinesOfCodeMetricConfig{}, AnthropicClaudeCodeLinesOfCodeCorrectionsMetricConfig{}, AnthropicClaudeCodePullRequestsMetricConfig{}, AnthropicClaudeCodePullRequestsCorrectionsMetricConfig{}, AnthropicClaudeCodeSessionsMetricConfig{}, AnthropicClaudeCodeSessionsCorrectionsMetricConfig{}, AnthropicClaudeCodeTokensMetricConfig{}, AnthropicClaudeCodeTokensCorrectionsMetricConfig{}, AnthropicClaudeCodeToolActionsMetricConfig{}, AnthropicClaudeCodeToolActionsCorrectionsMetricConfig{}, AnthropicCostMetricConfig{}, AnthropicCostCorrectionsMetricConfig{}, AnthropicCostListAmountMetricConfig{}, AnthropicCostListAmountCorrectionsMetricConfig{}, AnthropicLimitsRateOtherMetricConfig{}, AnthropicLimitsRateRequestsMetricConfig{}, AnthropicLimitsRateTokensMetricConfig{}, AnthropicLimitsSpendEffectiveMetricConfig{}, AnthropicLimitsSpendLimitMetricConfig{}, AnthropicLimitsSpendPeriodToDateMetricConfig{}, AnthropicUsageRequestsMetricConfig{}, AnthropicUsageRequestsCorrectionsMetricConfig{}, AnthropicUsageTokensMetricConfig{}, AnthropicUsageTokensCorrectionsMetricConfig{}, AnthropicUsageWebSearchRequestsMetricConfig{}, AnthropicUsageWebSearchRequestsCorrectionsMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -231,7 +263,7 @@ func TestAnthropicCostMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []AnthropicCostMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, otel.metric.overflow]")
+	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.api_key.id, anthropic.speed, anthropic.actor.type, anthropic.actor.id, anthropic.actor.email, anthropic.product, anthropic.agent.id, anthropic.claude_tag.category, anthropic.claude_tag.user.id, anthropic.deployment.id, anthropic.environment.id, anthropic.rbac_group.id, anthropic.session.id, anthropic.slack_channel.id, anthropic.user_profile.id, otel.metric.overflow]")
 
 	cfg = DefaultMetricsConfig().AnthropicCost
 	cfg.AggregationStrategy = "invalid"
@@ -243,9 +275,33 @@ func TestAnthropicCostCorrectionsMetricsConfig_Validate(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	cfg.EnabledAttributes = []AnthropicCostCorrectionsMetricAttributeKey{"invalid"}
-	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost.corrections doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, otel.metric.overflow]")
+	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost.corrections doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.api_key.id, anthropic.speed, anthropic.actor.type, anthropic.actor.id, anthropic.actor.email, anthropic.product, anthropic.agent.id, anthropic.claude_tag.category, anthropic.claude_tag.user.id, anthropic.deployment.id, anthropic.environment.id, anthropic.rbac_group.id, anthropic.session.id, anthropic.slack_channel.id, anthropic.user_profile.id, otel.metric.overflow]")
 
 	cfg = DefaultMetricsConfig().AnthropicCostCorrections
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestAnthropicCostListAmountMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().AnthropicCostListAmount
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []AnthropicCostListAmountMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost.list_amount doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.api_key.id, anthropic.speed, anthropic.actor.type, anthropic.actor.id, anthropic.actor.email, anthropic.product, anthropic.agent.id, anthropic.claude_tag.category, anthropic.claude_tag.user.id, anthropic.deployment.id, anthropic.environment.id, anthropic.rbac_group.id, anthropic.session.id, anthropic.slack_channel.id, anthropic.user_profile.id, otel.metric.overflow]")
+
+	cfg = DefaultMetricsConfig().AnthropicCostListAmount
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestAnthropicCostListAmountCorrectionsMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().AnthropicCostListAmountCorrections
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []AnthropicCostListAmountCorrectionsMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric anthropic.cost.list_amount.corrections doesn't have an attribute invalid, valid attributes: [anthropic.cost.description, anthropic.cost.type, anthropic.token.type, anthropic.service_tier, anthropic.context_window, anthropic.inference_geo, anthropic.api_key.id, anthropic.speed, anthropic.actor.type, anthropic.actor.id, anthropic.actor.email, anthropic.product, anthropic.agent.id, anthropic.claude_tag.category, anthropic.claude_tag.user.id, anthropic.deployment.id, anthropic.environment.id, anthropic.rbac_group.id, anthropic.session.id, anthropic.slack_channel.id, anthropic.user_profile.id, otel.metric.overflow]")
+
+	cfg = DefaultMetricsConfig().AnthropicCostListAmountCorrections
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }

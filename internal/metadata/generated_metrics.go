@@ -228,11 +228,19 @@ var MetricsInfo = metricsInfo{
 	},
 	AnthropicCost: metricInfo{
 		Name:       "anthropic.cost",
-		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.api_key.id", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
 	},
 	AnthropicCostCorrections: metricInfo{
 		Name:       "anthropic.cost.corrections",
-		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.api_key.id", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
+	},
+	AnthropicCostListAmount: metricInfo{
+		Name:       "anthropic.cost.list_amount",
+		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.api_key.id", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
+	},
+	AnthropicCostListAmountCorrections: metricInfo{
+		Name:       "anthropic.cost.list_amount.corrections",
+		Attributes: []string{"anthropic.cost.description", "anthropic.cost.type", "cost_token_type", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.api_key.id", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
 	},
 	AnthropicLimitsRateOther: metricInfo{
 		Name:       "anthropic.limits.rate.other",
@@ -258,21 +266,29 @@ var MetricsInfo = metricsInfo{
 		Name:       "anthropic.limits.spend.period_to_date",
 		Attributes: []string{"anthropic.limits.scope", "anthropic.limits.scope.id", "anthropic.limits.period"},
 	},
+	AnthropicUsageRequests: metricInfo{
+		Name:       "anthropic.usage.requests",
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
+	},
+	AnthropicUsageRequestsCorrections: metricInfo{
+		Name:       "anthropic.usage.requests.corrections",
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
+	},
 	AnthropicUsageTokens: metricInfo{
 		Name:       "anthropic.usage.tokens",
-		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
 	},
 	AnthropicUsageTokensCorrections: metricInfo{
 		Name:       "anthropic.usage.tokens.corrections",
-		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.token.type", "gen_ai.token.type", "anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
 	},
 	AnthropicUsageWebSearchRequests: metricInfo{
 		Name:       "anthropic.usage.web_search.requests",
-		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
 	},
 	AnthropicUsageWebSearchRequestsCorrections: metricInfo{
 		Name:       "anthropic.usage.web_search.requests.corrections",
-		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "otel.metric.overflow"},
+		Attributes: []string{"anthropic.api_key.id", "anthropic.api_key.name", "anthropic.service_tier", "anthropic.context_window", "anthropic.inference_geo", "anthropic.account.id", "anthropic.service_account.id", "anthropic.speed", "anthropic.actor.type", "anthropic.actor.id", "anthropic.actor.email", "anthropic.product", "anthropic.agent.id", "anthropic.claude_tag.category", "anthropic.claude_tag.user.id", "anthropic.deployment.id", "anthropic.environment.id", "anthropic.rbac_group.id", "anthropic.session.id", "anthropic.slack_channel.id", "anthropic.user_profile.id", "otel.metric.overflow"},
 	},
 }
 
@@ -293,12 +309,16 @@ type metricsInfo struct {
 	AnthropicClaudeCodeToolActionsCorrections   metricInfo
 	AnthropicCost                               metricInfo
 	AnthropicCostCorrections                    metricInfo
+	AnthropicCostListAmount                     metricInfo
+	AnthropicCostListAmountCorrections          metricInfo
 	AnthropicLimitsRateOther                    metricInfo
 	AnthropicLimitsRateRequests                 metricInfo
 	AnthropicLimitsRateTokens                   metricInfo
 	AnthropicLimitsSpendEffective               metricInfo
 	AnthropicLimitsSpendLimit                   metricInfo
 	AnthropicLimitsSpendPeriodToDate            metricInfo
+	AnthropicUsageRequests                      metricInfo
+	AnthropicUsageRequestsCorrections           metricInfo
 	AnthropicUsageTokens                        metricInfo
 	AnthropicUsageTokensCorrections             metricInfo
 	AnthropicUsageWebSearchRequests             metricInfo
@@ -326,6 +346,30 @@ func WithAnthropicAccountIDMetricAttribute(anthropicAccountIDAttributeValue stri
 	})
 }
 
+func WithAnthropicActorEmailMetricAttribute(anthropicActorEmailAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.actor.email", anthropicActorEmailAttributeValue)
+	})
+}
+
+func WithAnthropicActorIDMetricAttribute(anthropicActorIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.actor.id", anthropicActorIDAttributeValue)
+	})
+}
+
+func WithAnthropicActorTypeMetricAttribute(anthropicActorTypeAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.actor.type", anthropicActorTypeAttributeValue)
+	})
+}
+
+func WithAnthropicAgentIDMetricAttribute(anthropicAgentIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.agent.id", anthropicAgentIDAttributeValue)
+	})
+}
+
 func WithAnthropicAPIKeyIDMetricAttribute(anthropicAPIKeyIDAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.api_key.id", anthropicAPIKeyIDAttributeValue)
@@ -344,6 +388,18 @@ func WithAnthropicClaudeCodeActorMetricAttribute(anthropicClaudeCodeActorAttribu
 	})
 }
 
+func WithAnthropicClaudeTagCategoryMetricAttribute(anthropicClaudeTagCategoryAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.claude_tag.category", anthropicClaudeTagCategoryAttributeValue)
+	})
+}
+
+func WithAnthropicClaudeTagUserIDMetricAttribute(anthropicClaudeTagUserIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.claude_tag.user.id", anthropicClaudeTagUserIDAttributeValue)
+	})
+}
+
 func WithAnthropicContextWindowMetricAttribute(anthropicContextWindowAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.context_window", anthropicContextWindowAttributeValue)
@@ -353,6 +409,18 @@ func WithAnthropicContextWindowMetricAttribute(anthropicContextWindowAttributeVa
 func WithAnthropicCostTypeMetricAttribute(anthropicCostTypeAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.cost.type", anthropicCostTypeAttributeValue)
+	})
+}
+
+func WithAnthropicDeploymentIDMetricAttribute(anthropicDeploymentIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.deployment.id", anthropicDeploymentIDAttributeValue)
+	})
+}
+
+func WithAnthropicEnvironmentIDMetricAttribute(anthropicEnvironmentIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.environment.id", anthropicEnvironmentIDAttributeValue)
 	})
 }
 
@@ -380,6 +448,18 @@ func WithAnthropicLimitsScopeIDMetricAttribute(anthropicLimitsScopeIDAttributeVa
 	})
 }
 
+func WithAnthropicProductMetricAttribute(anthropicProductAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.product", anthropicProductAttributeValue)
+	})
+}
+
+func WithAnthropicRbacGroupIDMetricAttribute(anthropicRbacGroupIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.rbac_group.id", anthropicRbacGroupIDAttributeValue)
+	})
+}
+
 func WithAnthropicServiceAccountIDMetricAttribute(anthropicServiceAccountIDAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.service_account.id", anthropicServiceAccountIDAttributeValue)
@@ -392,9 +472,27 @@ func WithAnthropicServiceTierMetricAttribute(anthropicServiceTierAttributeValue 
 	})
 }
 
+func WithAnthropicSessionIDMetricAttribute(anthropicSessionIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.session.id", anthropicSessionIDAttributeValue)
+	})
+}
+
+func WithAnthropicSlackChannelIDMetricAttribute(anthropicSlackChannelIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.slack_channel.id", anthropicSlackChannelIDAttributeValue)
+	})
+}
+
 func WithAnthropicSpeedMetricAttribute(anthropicSpeedAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("anthropic.speed", anthropicSpeedAttributeValue)
+	})
+}
+
+func WithAnthropicUserProfileIDMetricAttribute(anthropicUserProfileIDAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("anthropic.user_profile.id", anthropicUserProfileIDAttributeValue)
 	})
 }
 
@@ -1424,6 +1522,194 @@ func newMetricAnthropicCostCorrections(cfg AnthropicCostCorrectionsMetricConfig)
 	return m
 }
 
+type metricAnthropicCostListAmount struct {
+	data          pmetric.Metric                      // data buffer for generated metric.
+	config        AnthropicCostListAmountMetricConfig // metric config provided by user.
+	capacity      int                                 // max observed number of data points added to the metric.
+	aggDataPoints []float64                           // slice containing number of aggregated datapoints at each index
+}
+
+// init fills anthropic.cost.list_amount metric with initial data.
+func (m *metricAnthropicCostListAmount) init() {
+	m.data.SetName("anthropic.cost.list_amount")
+	m.data.SetDescription("The list price of the usage in US dollars, before discounts (`list_amount`), from the analytics cost report (`cost.source: analytics`). `anthropic.cost` is what was charged (post-discount, pre-credit).")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricAnthropicCostListAmount) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, AnthropicCostListAmountMetricAttributeKeyAnthropicCostDescription) {
+		dp.Attributes().PutStr("anthropic.cost.description", anthropicCostDescriptionAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetDoubleValue(dpi.DoubleValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.DoubleValue() > val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.DoubleValue() < val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetDoubleValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicCostListAmount) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicCostListAmount) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetDoubleValue(m.data.Sum().DataPoints().At(i).DoubleValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicCostListAmount(cfg AnthropicCostListAmountMetricConfig) metricAnthropicCostListAmount {
+	m := metricAnthropicCostListAmount{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicCostListAmountCorrections struct {
+	data          pmetric.Metric                                 // data buffer for generated metric.
+	config        AnthropicCostListAmountCorrectionsMetricConfig // metric config provided by user.
+	capacity      int                                            // max observed number of data points added to the metric.
+	aggDataPoints []float64                                      // slice containing number of aggregated datapoints at each index
+}
+
+// init fills anthropic.cost.list_amount.corrections metric with initial data.
+func (m *metricAnthropicCostListAmountCorrections) init() {
+	m.data.SetName("anthropic.cost.list_amount.corrections")
+	m.data.SetDescription("Decreases of `anthropic.cost.list_amount`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.cost.list_amount` minus this is the API's current total.")
+	m.data.SetUnit("{USD}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricAnthropicCostListAmountCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, AnthropicCostListAmountCorrectionsMetricAttributeKeyAnthropicCostDescription) {
+		dp.Attributes().PutStr("anthropic.cost.description", anthropicCostDescriptionAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetDoubleValue(dpi.DoubleValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.DoubleValue() > val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.DoubleValue() < val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetDoubleValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicCostListAmountCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicCostListAmountCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetDoubleValue(m.data.Sum().DataPoints().At(i).DoubleValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicCostListAmountCorrections(cfg AnthropicCostListAmountCorrectionsMetricConfig) metricAnthropicCostListAmountCorrections {
+	m := metricAnthropicCostListAmountCorrections{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricAnthropicLimitsRateOther struct {
 	data     pmetric.Metric                       // data buffer for generated metric.
 	config   AnthropicLimitsRateOtherMetricConfig // metric config provided by user.
@@ -1767,6 +2053,118 @@ func newMetricAnthropicLimitsSpendPeriodToDate(cfg AnthropicLimitsSpendPeriodToD
 	return m
 }
 
+type metricAnthropicUsageRequests struct {
+	data     pmetric.Metric                     // data buffer for generated metric.
+	config   AnthropicUsageRequestsMetricConfig // metric config provided by user.
+	capacity int                                // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.usage.requests metric with initial data.
+func (m *metricAnthropicUsageRequests) init() {
+	m.data.SetName("anthropic.usage.requests")
+	m.data.SetDescription("API requests, from the analytics usage report (`usage.source: analytics`); for code execution the API counts execution spans.")
+	m.data.SetUnit("{request}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicUsageRequests) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicUsageRequests) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicUsageRequests) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicUsageRequests(cfg AnthropicUsageRequestsMetricConfig) metricAnthropicUsageRequests {
+	m := metricAnthropicUsageRequests{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricAnthropicUsageRequestsCorrections struct {
+	data     pmetric.Metric                                // data buffer for generated metric.
+	config   AnthropicUsageRequestsCorrectionsMetricConfig // metric config provided by user.
+	capacity int                                           // max observed number of data points added to the metric.
+}
+
+// init fills anthropic.usage.requests.corrections metric with initial data.
+func (m *metricAnthropicUsageRequestsCorrections) init() {
+	m.data.SetName("anthropic.usage.requests.corrections")
+	m.data.SetDescription("Decreases of `anthropic.usage.requests`: what the API lowered in buckets already counted (a revision, or a series gone from a bucket read again), found by a re-read of the revision window or by an audit. For every series, `anthropic.usage.requests` minus this is the API's current total.")
+	m.data.SetUnit("{request}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricAnthropicUsageRequestsCorrections) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricAnthropicUsageRequestsCorrections) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricAnthropicUsageRequestsCorrections) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricAnthropicUsageRequestsCorrections(cfg AnthropicUsageRequestsCorrectionsMetricConfig) metricAnthropicUsageRequestsCorrections {
+	m := metricAnthropicUsageRequestsCorrections{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricAnthropicUsageTokens struct {
 	data     pmetric.Metric                   // data buffer for generated metric.
 	config   AnthropicUsageTokensMetricConfig // metric config provided by user.
@@ -2021,12 +2419,16 @@ type MetricsBuilder struct {
 	metricAnthropicClaudeCodeToolActionsCorrections   metricAnthropicClaudeCodeToolActionsCorrections
 	metricAnthropicCost                               metricAnthropicCost
 	metricAnthropicCostCorrections                    metricAnthropicCostCorrections
+	metricAnthropicCostListAmount                     metricAnthropicCostListAmount
+	metricAnthropicCostListAmountCorrections          metricAnthropicCostListAmountCorrections
 	metricAnthropicLimitsRateOther                    metricAnthropicLimitsRateOther
 	metricAnthropicLimitsRateRequests                 metricAnthropicLimitsRateRequests
 	metricAnthropicLimitsRateTokens                   metricAnthropicLimitsRateTokens
 	metricAnthropicLimitsSpendEffective               metricAnthropicLimitsSpendEffective
 	metricAnthropicLimitsSpendLimit                   metricAnthropicLimitsSpendLimit
 	metricAnthropicLimitsSpendPeriodToDate            metricAnthropicLimitsSpendPeriodToDate
+	metricAnthropicUsageRequests                      metricAnthropicUsageRequests
+	metricAnthropicUsageRequestsCorrections           metricAnthropicUsageRequestsCorrections
 	metricAnthropicUsageTokens                        metricAnthropicUsageTokens
 	metricAnthropicUsageTokensCorrections             metricAnthropicUsageTokensCorrections
 	metricAnthropicUsageWebSearchRequests             metricAnthropicUsageWebSearchRequests
@@ -2072,12 +2474,16 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricAnthropicClaudeCodeToolActionsCorrections:   newMetricAnthropicClaudeCodeToolActionsCorrections(mbc.Metrics.AnthropicClaudeCodeToolActionsCorrections),
 		metricAnthropicCost:                               newMetricAnthropicCost(mbc.Metrics.AnthropicCost),
 		metricAnthropicCostCorrections:                    newMetricAnthropicCostCorrections(mbc.Metrics.AnthropicCostCorrections),
+		metricAnthropicCostListAmount:                     newMetricAnthropicCostListAmount(mbc.Metrics.AnthropicCostListAmount),
+		metricAnthropicCostListAmountCorrections:          newMetricAnthropicCostListAmountCorrections(mbc.Metrics.AnthropicCostListAmountCorrections),
 		metricAnthropicLimitsRateOther:                    newMetricAnthropicLimitsRateOther(mbc.Metrics.AnthropicLimitsRateOther),
 		metricAnthropicLimitsRateRequests:                 newMetricAnthropicLimitsRateRequests(mbc.Metrics.AnthropicLimitsRateRequests),
 		metricAnthropicLimitsRateTokens:                   newMetricAnthropicLimitsRateTokens(mbc.Metrics.AnthropicLimitsRateTokens),
 		metricAnthropicLimitsSpendEffective:               newMetricAnthropicLimitsSpendEffective(mbc.Metrics.AnthropicLimitsSpendEffective),
 		metricAnthropicLimitsSpendLimit:                   newMetricAnthropicLimitsSpendLimit(mbc.Metrics.AnthropicLimitsSpendLimit),
 		metricAnthropicLimitsSpendPeriodToDate:            newMetricAnthropicLimitsSpendPeriodToDate(mbc.Metrics.AnthropicLimitsSpendPeriodToDate),
+		metricAnthropicUsageRequests:                      newMetricAnthropicUsageRequests(mbc.Metrics.AnthropicUsageRequests),
+		metricAnthropicUsageRequestsCorrections:           newMetricAnthropicUsageRequestsCorrections(mbc.Metrics.AnthropicUsageRequestsCorrections),
 		metricAnthropicUsageTokens:                        newMetricAnthropicUsageTokens(mbc.Metrics.AnthropicUsageTokens),
 		metricAnthropicUsageTokensCorrections:             newMetricAnthropicUsageTokensCorrections(mbc.Metrics.AnthropicUsageTokensCorrections),
 		metricAnthropicUsageWebSearchRequests:             newMetricAnthropicUsageWebSearchRequests(mbc.Metrics.AnthropicUsageWebSearchRequests),
@@ -2206,12 +2612,16 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	mb.metricAnthropicClaudeCodeToolActionsCorrections.emit(ils.Metrics())
 	mb.metricAnthropicCost.emit(ils.Metrics())
 	mb.metricAnthropicCostCorrections.emit(ils.Metrics())
+	mb.metricAnthropicCostListAmount.emit(ils.Metrics())
+	mb.metricAnthropicCostListAmountCorrections.emit(ils.Metrics())
 	mb.metricAnthropicLimitsRateOther.emit(ils.Metrics())
 	mb.metricAnthropicLimitsRateRequests.emit(ils.Metrics())
 	mb.metricAnthropicLimitsRateTokens.emit(ils.Metrics())
 	mb.metricAnthropicLimitsSpendEffective.emit(ils.Metrics())
 	mb.metricAnthropicLimitsSpendLimit.emit(ils.Metrics())
 	mb.metricAnthropicLimitsSpendPeriodToDate.emit(ils.Metrics())
+	mb.metricAnthropicUsageRequests.emit(ils.Metrics())
+	mb.metricAnthropicUsageRequestsCorrections.emit(ils.Metrics())
 	mb.metricAnthropicUsageTokens.emit(ils.Metrics())
 	mb.metricAnthropicUsageTokensCorrections.emit(ils.Metrics())
 	mb.metricAnthropicUsageWebSearchRequests.emit(ils.Metrics())
@@ -2327,6 +2737,16 @@ func (mb *MetricsBuilder) RecordAnthropicCostCorrectionsDataPoint(ts pcommon.Tim
 	mb.metricAnthropicCostCorrections.recordDataPoint(mb.startTime, ts, val, anthropicCostDescriptionAttributeValue, options...)
 }
 
+// RecordAnthropicCostListAmountDataPoint adds a data point to anthropic.cost.list_amount metric.
+func (mb *MetricsBuilder) RecordAnthropicCostListAmountDataPoint(ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicCostListAmount.recordDataPoint(mb.startTime, ts, val, anthropicCostDescriptionAttributeValue, options...)
+}
+
+// RecordAnthropicCostListAmountCorrectionsDataPoint adds a data point to anthropic.cost.list_amount.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicCostListAmountCorrectionsDataPoint(ts pcommon.Timestamp, val float64, anthropicCostDescriptionAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricAnthropicCostListAmountCorrections.recordDataPoint(mb.startTime, ts, val, anthropicCostDescriptionAttributeValue, options...)
+}
+
 // RecordAnthropicLimitsRateOtherDataPoint adds a data point to anthropic.limits.rate.other metric.
 func (mb *MetricsBuilder) RecordAnthropicLimitsRateOtherDataPoint(ts pcommon.Timestamp, val int64, anthropicLimitsScopeAttributeValue string, anthropicLimitsRateGroupTypeAttributeValue string, anthropicLimitsRateGroupIDAttributeValue string, anthropicLimitsRateTypeAttributeValue string, options ...MetricAttributeOption) {
 	mb.metricAnthropicLimitsRateOther.recordDataPoint(mb.startTime, ts, val, anthropicLimitsScopeAttributeValue, anthropicLimitsRateGroupTypeAttributeValue, anthropicLimitsRateGroupIDAttributeValue, anthropicLimitsRateTypeAttributeValue, options...)
@@ -2355,6 +2775,16 @@ func (mb *MetricsBuilder) RecordAnthropicLimitsSpendLimitDataPoint(ts pcommon.Ti
 // RecordAnthropicLimitsSpendPeriodToDateDataPoint adds a data point to anthropic.limits.spend.period_to_date metric.
 func (mb *MetricsBuilder) RecordAnthropicLimitsSpendPeriodToDateDataPoint(ts pcommon.Timestamp, val float64, anthropicLimitsScopeAttributeValue string, anthropicLimitsPeriodAttributeValue string, options ...MetricAttributeOption) {
 	mb.metricAnthropicLimitsSpendPeriodToDate.recordDataPoint(mb.startTime, ts, val, anthropicLimitsScopeAttributeValue, anthropicLimitsPeriodAttributeValue, options...)
+}
+
+// RecordAnthropicUsageRequestsDataPoint adds a data point to anthropic.usage.requests metric.
+func (mb *MetricsBuilder) RecordAnthropicUsageRequestsDataPoint(ts pcommon.Timestamp, val int64, options ...MetricAttributeOption) {
+	mb.metricAnthropicUsageRequests.recordDataPoint(mb.startTime, ts, val, options...)
+}
+
+// RecordAnthropicUsageRequestsCorrectionsDataPoint adds a data point to anthropic.usage.requests.corrections metric.
+func (mb *MetricsBuilder) RecordAnthropicUsageRequestsCorrectionsDataPoint(ts pcommon.Timestamp, val int64, options ...MetricAttributeOption) {
+	mb.metricAnthropicUsageRequestsCorrections.recordDataPoint(mb.startTime, ts, val, options...)
 }
 
 // RecordAnthropicUsageTokensDataPoint adds a data point to anthropic.usage.tokens metric.

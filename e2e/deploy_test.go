@@ -175,3 +175,54 @@ func fmtReplicas(n *int) string {
 	}
 	return fmt.Sprint(*n)
 }
+
+// TestNoPersonalDataByDefault: every configuration the project ships that
+// reads Claude Code (examples/, config/, the Kubernetes ConfigMap) drops the
+// actor. (The e2e test's own configuration, reading the simulator's
+// synthetic people, is not among them.)
+func TestNoPersonalDataByDefault(t *testing.T) {
+	root := repoRoot(t)
+	files, _ := filepath.Glob(filepath.Join(root, "examples", "*.yaml"))
+	more, _ := filepath.Glob(filepath.Join(root, "config", "*.yaml"))
+	files = append(files, more...)
+	type receiver struct {
+		Receivers struct {
+			Usage struct {
+				ClaudeCode struct {
+					Enabled bool   `mapstructure:"enabled"`
+					Actor   string `mapstructure:"actor"`
+				} `mapstructure:"claude_code"`
+			} `mapstructure:"anthropic_usage"`
+		} `mapstructure:"receivers"`
+	}
+	configs := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, f)
+		configs[rel] = b
+	}
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "kubernetes", "otelcol-anthropic.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range regexp.MustCompile(`(?m)^---$`).Split(string(b), -1) {
+		var o k8sObject
+		decodeYAML(t, "deploy/kubernetes/otelcol-anthropic.yaml", []byte(doc), &o)
+		if o.Kind == "ConfigMap" {
+			configs["deploy/kubernetes/otelcol-anthropic.yaml"] = []byte(o.Data["config.yaml"])
+		}
+	}
+	if len(configs) < 10 {
+		t.Fatalf("only %d configurations found", len(configs))
+	}
+	for name, b := range configs {
+		var r receiver
+		decodeYAML(t, name, b, &r)
+		if cc := r.Receivers.Usage.ClaudeCode; cc.Enabled && cc.Actor != "drop" {
+			t.Errorf("%s reads Claude Code with actor %q: emails or key names by default", name, cc.Actor)
+		}
+	}
+}

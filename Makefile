@@ -21,10 +21,10 @@ check-generated: generate
 	@git diff --exit-code -- internal/metadata internal/metadatatest documentation.md generated_component_test.go generated_package_test.go \
 	  || (echo "generated files are stale: run 'make generate' and commit"; exit 1)
 
-# Every test: the unit tests, the alerting rules' tests and the end-to-end
+# Every test: the unit tests, the alerting rules' tests, the end-to-end
 # test with the distribution and a real Prometheus (installed from Debian's
-# packages when missing).
-test: test-unit e2e-deps alerts-test e2e
+# packages when missing), and the container image where Docker runs.
+test: test-unit e2e-deps alerts-test e2e image-test
 
 # The Go tests alone (no distribution, no Prometheus): the quick loop.
 test-unit:

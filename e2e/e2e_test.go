@@ -79,13 +79,17 @@ func TestEndToEnd(t *testing.T) {
 	// telemetry, evaluating the project's alerting and recording rules.
 	promDir := t.TempDir()
 	promConfig := filepath.Join(promDir, "prometheus.yml")
-	rules := filepath.Join(e.root, "alerts", "anthropic-usage.rules.yml")
+	rules := fmt.Sprintf("  - %q\n", filepath.Join(e.root, "alerts", "anthropic-usage.rules.yml"))
+	for _, f := range budgetRuleFiles {
+		rules += fmt.Sprintf("  - %q\n", filepath.Join(e.root, "alerts", f))
+	}
+	rules += fmt.Sprintf("  - %q\n", filepath.Join(promDir, e2eBudgets))
+	writeFile(t, filepath.Join(promDir, e2eBudgets), "groups: []\n")
 	writeFile(t, promConfig, fmt.Sprintf(`global:
   scrape_interval: 2s
   evaluation_interval: 2s
 rule_files:
-  - %q
-scrape_configs:
+%sscrape_configs:
   - job_name: otelcol
     static_configs:
       - targets: ["127.0.0.1:%d"]
@@ -96,6 +100,7 @@ scrape_configs:
 		"--storage.tsdb.path=" + filepath.Join(promDir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort),
 		"--web.enable-remote-write-receiver",
+		"--web.enable-lifecycle", // checkBudgets reloads the rules
 		"--log.level=warn",
 	}, nil)
 	waitReady(t, promProc, promURL+"/-/ready", 60*time.Second)
@@ -219,6 +224,7 @@ scrape_configs:
 	e.checkLimits(ctx, t, col)
 	panels := e.checkDashboard(ctx, t)
 	e.checkRules(ctx, t)
+	e.checkBudgets(ctx, t, promDir)
 	e.checkRemoteWriteRejections(ctx, t)
 	if out := os.Getenv("E2E_DASHBOARD_HTML"); out != "" {
 		if err := renderDashboardHTML(ctx, e, panels, out); err != nil {

@@ -55,7 +55,8 @@ service:
 // simulator's exact totals (one value per series and timestamp, as Datadog
 // keeps them): tokens by model and token type, dollars by workspace, Claude
 // Code sessions and tokens. The sum of every point received (what Honeycomb
-// shows) is logged.
+// shows) is logged. Model and workspace arrive where each backend reads them
+// (checkLabels), and no Claude Code actor.
 func TestDeltaExamplesDurable(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -72,20 +73,24 @@ func TestDeltaExamplesDurable(t *testing.T) {
 		file, branch string
 		env          []string // points the exporter at the sink
 		override     string   // when its endpoint is not a variable
+		where        string   // where the backend reads model and workspace
 	}{
 		{
 			file:     "datadog-otlp-intake.yaml",
 			branch:   "/datadog-otlp-intake/v1/metrics",
+			where:    onPoints,
 			override: fmt.Sprintf("exporters:\n  otlp_http/datadog:\n    metrics_endpoint: %s/datadog-otlp-intake/v1/metrics\n", sink.httpURL),
 		},
 		{
 			file:   "honeycomb.yaml",
 			branch: "/honeycomb/v1/metrics",
+			where:  onResource,
 			env:    []string{"HONEYCOMB_ENDPOINT=" + sink.httpURL + "/honeycomb"},
 		},
 		{
 			file:   "datadog-agent.yaml",
 			branch: "grpc",
+			where:  onPoints,
 			env:    []string{"DD_AGENT_OTLP_ENDPOINT=" + sink.grpc},
 		},
 	}
@@ -204,6 +209,9 @@ func TestDeltaExamplesDurable(t *testing.T) {
 	table.WriteString("(vs truth, sum of points, dollars, cc tokens: differences from the truth)")
 	t.Logf("truth: %.0f tokens, $%.6f, %.0f Claude Code sessions and %.0f tokens\n%s", truth.sum("tokens "), truth.sum("dollars "),
 		truth["claude_code sessions"], truth["claude_code tokens"], table.String())
+	for _, ex := range examples {
+		checkLabels(t, sink, ex.file, ex.branch, ex.where)
+	}
 	for _, r := range runs {
 		if d := problems[r.name]; len(d) > 0 {
 			t.Errorf("%s (examples/%s.yaml): %d figures differ from the truth in the per-timestamp view, e.g. %s",

@@ -71,7 +71,9 @@ type sinkBranch struct {
 	pointsOfGen     map[int]int // points accepted, by generation
 
 	series map[string]seriesInfo
-	last   map[string]tsValue // latest point per series
+	labels map[string]*labelPlaces // per metric: where model and workspace were
+	keys   map[string]bool         // every resource and point attribute key seen
+	last   map[string]tsValue      // latest point per series
 	perTS  map[seriesTS]float64
 	sum    map[string]float64
 }
@@ -185,6 +187,8 @@ func (s *otlpSink) branch(name string) *sinkBranch {
 		b = &sinkBranch{
 			pointsOfGen: map[int]int{},
 			series:      map[string]seriesInfo{},
+			labels:      map[string]*labelPlaces{},
+			keys:        map[string]bool{},
 			last:        map[string]tsValue{},
 			perTS:       map[seriesTS]float64{},
 			sum:         map[string]float64{},
@@ -232,6 +236,7 @@ func (s *otlpSink) record(name string, md pmetric.Metrics) bool {
 		rm := rms.At(i)
 		res := rm.Resource().Attributes()
 		resKey := attrKey(res)
+		b.noteKeys(res)
 		model, workspace := attrString(res, "gen_ai.request.model"), attrString(res, "anthropic.workspace.id")
 		sms := rm.ScopeMetrics()
 		for j := range sms.Len() {
@@ -249,6 +254,8 @@ func (s *otlpSink) record(name string, md pmetric.Metrics) bool {
 				}
 				for l := range dps.Len() {
 					dp := dps.At(l)
+					b.noteKeys(dp.Attributes())
+					b.notePlaces(m.Name(), res, dp.Attributes())
 					key := m.Name() + "|" + resKey + "|" + attrKey(dp.Attributes())
 					if _, ok := b.series[key]; !ok {
 						b.series[key] = seriesInfo{metric: m.Name(), model: model, workspace: workspace,
@@ -271,6 +278,59 @@ func (s *otlpSink) record(name string, md pmetric.Metrics) bool {
 		}
 	}
 	return true
+}
+
+// labelPlaces counts a metric's points by where they carry the model and
+// the workspace: in the resource (what Honeycomb and an OTLP gateway read) or
+// in the point's own attributes (what Datadog makes tags of and Grafana
+// Cloud labels of).
+type labelPlaces struct {
+	points                 int
+	resModel, resWorkspace int
+	dpModel, dpWorkspace   int
+}
+
+func (b *sinkBranch) notePlaces(metric string, res, dp pcommon.Map) {
+	lp := b.labels[metric]
+	if lp == nil {
+		lp = &labelPlaces{}
+		b.labels[metric] = lp
+	}
+	has := func(m pcommon.Map, k string) int {
+		if _, ok := m.Get(k); ok {
+			return 1
+		}
+		return 0
+	}
+	lp.points++
+	lp.resModel += has(res, "gen_ai.request.model")
+	lp.resWorkspace += has(res, "anthropic.workspace.id")
+	lp.dpModel += has(dp, "gen_ai.request.model")
+	lp.dpWorkspace += has(dp, "anthropic.workspace.id")
+}
+
+func (b *sinkBranch) noteKeys(m pcommon.Map) {
+	m.Range(func(k string, _ pcommon.Value) bool {
+		b.keys[k] = true
+		return true
+	})
+}
+
+// labelPlaces returns a copy of what notePlaces counted for a metric, and
+// whether the branch saw an attribute key.
+func (s *otlpSink) labelPlaces(branch, metric string) labelPlaces {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if lp := s.branch(branch).labels[metric]; lp != nil {
+		return *lp
+	}
+	return labelPlaces{}
+}
+
+func (s *otlpSink) sawKey(branch, key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.branch(branch).keys[key]
 }
 
 func attrKey(m pcommon.Map) string {

@@ -6,9 +6,12 @@
 #   ANTHROPIC_ADMIN_API_KEY unset  the bundled simulator, started here on
 #                                  127.0.0.1:8089 (SIM_LISTEN), config/simulator.yaml
 #
-# Metrics are printed on the console (debug exporter) and served for
-# Prometheus at http://127.0.0.1:9464/metrics (PROMETHEUS_EXPORTER_ENDPOINT).
-# Ctrl-C stops the collector and the simulator.
+# Metrics are served for Prometheus at http://127.0.0.1:9464/metrics
+# (PROMETHEUS_EXPORTER_ENDPOINT); every few seconds the terminal shows the
+# tokens and dollars per model and workspace that arrived there
+# (scripts/usage-summary.awk). The collector logs warnings and errors only
+# (OTELCOL_LOG_LEVEL=info for more; .data/otelcol.log keeps them too).
+# Ctrl-C stops the collector and the simulator, and exits with status 0.
 #
 # make builds the binaries first; run on its own it expects them at
 # $OTELCOL and $SIM (defaults below).
@@ -71,7 +74,7 @@ cleanup() {
   stop "$col_pid" 20
   stop "$sim_pid" 5
 }
-trap 'cleanup; say "stopped"; exit 0' INT TERM HUP
+trap 'cleanup; rm -f "${state:-}"; say "stopped"; exit 0' INT TERM HUP
 trap cleanup EXIT
 
 if [ -n "${ANTHROPIC_ADMIN_API_KEY:-}" ]; then
@@ -99,27 +102,31 @@ else
   say "simulator: $ANTHROPIC_ENDPOINT, admin key $SIM_KEY, log .data/simulator.log"
   say "set ANTHROPIC_ADMIN_API_KEY=sk-ant-admin01-… to read your organization instead"
 fi
-say "collector: $OTELCOL --config $config"
-say "metrics:   $METRICS_URL   (and below, on the console)"
+say "collector: $OTELCOL --config $config (log: .data/otelcol.log)"
+say "metrics:   $METRICS_URL"
 say "own telemetry: http://127.0.0.1:$OTELCOL_TELEMETRY_PORT/metrics   health: http://$HEALTH_CHECK_ENDPOINT/"
+say "lag (otelcol_anthropic_usage_lag): age of the newest final bucket; cost and claude_code read 1-3 days by design"
 say "Ctrl-C stops everything"
 
-"$OTELCOL" --config "$config" &
+export OTELCOL_LOG_LEVEL=${OTELCOL_LOG_LEVEL:-warn}
+mkdir -p .data
+"$OTELCOL" --config "$config" 2> >(tee -a .data/otelcol.log >&2) &
 col_pid=$!
 setsid bash -c "$(declare -f stop guard); guard \"\$@\"" guard $$ "$col_pid" "$sim_pid" >/dev/null 2>&1 &
 
-# Tell when the first metrics are served, then wait for the collector.
+# Tokens and dollars as they arrive, until the collector exits.
+state=$(mktemp)
 start=$SECONDS
-for _ in $(seq 240); do
-  kill -0 "$col_pid" 2>/dev/null || break
-  # Read the whole page (a pipe into grep -q would cut the exporter off).
-  page=$(curl -fsS "$METRICS_URL" 2>/dev/null || true)
-  if grep -q '^anthropic_' <<<"$page"; then
-    say "first metrics at $METRICS_URL after $((SECONDS - start)) s"
-    break
+first=""
+while kill -0 "$col_pid" 2>/dev/null; do
+  # Read the whole page (a pipe into awk that stops early would cut the exporter off).
+  if page=$(curl -fsS "$METRICS_URL" 2>/dev/null) && grep -q '^anthropic_' <<<"$page"; then
+    [ -n "$first" ] || { first=1; say "first metrics after $((SECONDS - start)) s"; }
+    awk -v state="$state" -v now="$(date +%H:%M:%S)" -f scripts/usage-summary.awk <<<"$page"
   fi
-  sleep 0.5
+  sleep 5 & wait $! 2>/dev/null
 done
+rm -f "$state"
 set +e
 wait "$col_pid"
 rc=$?

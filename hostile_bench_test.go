@@ -68,11 +68,13 @@ func (t hostileTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // BenchmarkHostilePagesPeakHeap reports the peak heap of reading the
 // hostile pages of issue 16 through the client, with the default
-// max_response_bytes (128 MiB): a usage bucket of 32 MiB of empty rows, the
-// same as Claude Code records, a Claude Code record of 32 MiB of tools,
-// a 32 MiB cursor, and a workspace lookup of 8 pages of 2 MiB of empty
-// items. Whether the read fails or not, the peak is what the body cost.
-// Run it in a process of its own (make bench-memory).
+// max_response_bytes (128 MiB): a usage bucket of 32 MiB of empty rows, a
+// usage page of empty rows up to the cap, a 32 MiB cursor, Claude Code
+// records of 32 MiB of empty records, a Claude Code record of 32 MiB of
+// tools, and a workspace lookup of 8 pages of 2 MiB of empty items.
+// Whether the read fails or not, the peak is what the body cost, and it
+// must stay under hostilePeakBound times max_response_bytes. Run it in a
+// process of its own (make bench-memory).
 func BenchmarkHostilePagesPeakHeap(b *testing.B) {
 	const size = 32 * mib // one body
 	bucket := `{"data":[{"starting_at":"2026-09-01T10:00:00Z","ending_at":"2026-09-01T10:01:00Z","results":[`
@@ -84,6 +86,16 @@ func BenchmarkHostilePagesPeakHeap(b *testing.B) {
 		read func(context.Context, *adminapi.Client) error
 	}{
 		{"usage-empty-rows", 32, func(*http.Request) io.Reader { return hostileBody(bucket, same(`{},`), tail, size) }, readUsage},
+		{"usage-empty-rows-up-to-the-cap", 128, func(*http.Request) io.Reader {
+			// Buckets of 500,000 rows, under the rows a bucket may hold: what stops
+			// the read is the page's share of decoded memory.
+			return hostileBody(bucket, func(i int) string {
+				if i%500_000 == 499_999 {
+					return `{}]},{"starting_at":"2026-09-01T10:00:00Z","ending_at":"2026-09-01T10:01:00Z","results":[`
+				}
+				return `{},`
+			}, tail, 128*mib-len(bucket)-len(tail)-1024)
+		}, readUsage},
 		{"usage-long-cursor", 32, func(*http.Request) io.Reader {
 			return hostileBody(`{"data":[],"has_more":true,"next_page":"`, same(`p`), `"}`, size)
 		}, readUsage},
@@ -99,7 +111,7 @@ func BenchmarkHostilePagesPeakHeap(b *testing.B) {
 			more := n < 7
 			return hostileBody(`{"data":[`, same(`{},`), fmt.Sprintf(`{}],"has_more":%t,"first_id":"a","last_id":"%s"}`, more, strings.Repeat("x", n+1)), 2*mib)
 		}, func(ctx context.Context, c *adminapi.Client) error {
-			_, err := c.ListWorkspaces(ctx)
+			_, err := c.WorkspaceNames(ctx)
 			return err
 		}},
 	}
@@ -123,12 +135,19 @@ func BenchmarkHostilePagesPeakHeap(b *testing.B) {
 			b.ReportMetric(float64(peak-min(base, peak))/mib, "peak-inuse-MiB")
 			b.ReportMetric(float64(peakObjects-min(base, peakObjects))/mib, "peak-objects-MiB")
 			b.ReportMetric(tc.mib, "served-MiB")
+			if bound := uint64(hostilePeakBound * 128 * mib); peak-min(base, peak) > bound {
+				b.Errorf("peak heap %.0f MiB, over the bound of %.0f MiB", float64(peak-min(base, peak))/mib, float64(bound)/mib)
+			}
 			if readErr != nil {
 				b.Logf("%s: %.200s", tc.name, readErr)
 			}
 		})
 	}
 }
+
+// hostilePeakBound is the README's bound on what reading one response may
+// take of the heap, in multiples of max_response_bytes, whatever the body.
+const hostilePeakBound = 6
 
 func readUsage(ctx context.Context, c *adminapi.Client) error {
 	q := adminapi.ReportQuery{StartingAt: fixedNow.Add(-time.Hour), EndingAt: fixedNow, BucketWidth: adminapi.BucketWidth1m, Limit: 1440}

@@ -394,16 +394,12 @@ func TestListsFollowLastID(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _, _ := newTestClient(t, srv.URL)
-	ws, err := c.ListWorkspaces(context.Background())
+	ws, err := c.WorkspaceNames(context.Background())
 	require.NoError(t, err)
-	require.Len(t, ws, 3)
-	assert.Equal(t, []string{"One", "Two", "Three"}, []string{ws[0].Name, ws[1].Name, ws[2].Name})
-	assert.Nil(t, ws[0].ArchivedAt)
-	require.NotNil(t, ws[1].ArchivedAt)
-	keys, err := c.ListAPIKeys(context.Background())
+	assert.Equal(t, []Name{{"wrkspc_1", "One"}, {"wrkspc_2", "Two"}, {"wrkspc_3", "Three"}}, ws)
+	keys, err := c.APIKeyNames(context.Background())
 	require.NoError(t, err)
-	require.Len(t, keys, 1)
-	assert.Equal(t, "ci", keys[0].Name)
+	assert.Equal(t, []Name{{"apikey_1", "ci"}}, keys)
 	assert.Equal(t, []req{
 		{PathWorkspaces, "", "1000", "true"}, {PathWorkspaces, "wrkspc_2", "1000", "true"},
 		{PathAPIKeys, "", "1000", ""}, {PathAPIKeys, "apikey_1", "1000", ""},
@@ -452,7 +448,10 @@ func TestReportPageDecoding(t *testing.T) {
 		{"data null", `{"data":null}`, 0, false, "expected"},
 		{"not an object", `[]`, 0, false, "expected"},
 		{"data after the page", `{"data":[]} {}`, 0, false, "data after the JSON value"},
-		{"bucket of the wrong type", `{"data":[1]}`, 0, false, "cannot unmarshal"},
+		{"bucket of the wrong type", `{"data":[1]}`, 0, false, "expected"},
+		{"row of the wrong type", `{"data":[{"results":[1]}]}`, 0, false, "cannot unmarshal"},
+		{"results twice", `{"data":[{"results":[],"RESULTS":[]}]}`, 0, false, `"results" appears twice`},
+		{"results null", `{"data":[{"results":null}],"has_more":false}`, 1, false, ""},
 		{"cut short", `{"data":[{"results":[`, 0, false, "EOF"},
 	}
 	for _, tt := range tests {
@@ -718,14 +717,15 @@ func TestBodyCap(t *testing.T) {
 	c, w, _ := newTestClient(t, srv.URL, func(s *Settings) { s.MaxResponseBytes = 2048 })
 	_, err := drain(t, c.UsageReport(context.Background(), usageQuery()))
 	require.ErrorIs(t, err, ErrBodyTooLarge)
-	assert.Equal(t, int32(8), n.Load(), "limit 168, halved down to 1, then the report fails")
+	assert.Contains(t, err.Error(), "a page of 10 buckets is still over it; raise max_response_bytes")
+	assert.Equal(t, int32(5), n.Load(), "limit 168, halved down to 10 (168/16), then the report fails")
 	assert.Empty(t, w.slept(), "a body over the cap is not retried")
 
 	// The Claude Code report and the lists do not shrink their pages.
 	n.Store(0)
 	_, err = drain(t, c.ClaudeCodeReport(context.Background(), day))
 	require.ErrorIs(t, err, ErrBodyTooLarge)
-	_, err = c.ListAPIKeys(context.Background())
+	_, err = c.APIKeyNames(context.Background())
 	require.ErrorIs(t, err, ErrBodyTooLarge)
 	assert.Equal(t, int32(2), n.Load())
 }
@@ -888,7 +888,7 @@ func TestRateLimitAndObserver(t *testing.T) {
 	})
 	_, err := drain(t, c.UsageReport(context.Background(), usageQuery()))
 	require.NoError(t, err)
-	_, err = c.ListWorkspaces(context.Background())
+	_, err = c.WorkspaceNames(context.Background())
 	require.NoError(t, err)
 	_, err = c.Organization(context.Background())
 	require.NoError(t, err)

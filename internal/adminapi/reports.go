@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // ReportQuery is the query of a time-bucketed report. Arrays are sent in the
@@ -73,6 +75,8 @@ func reportEndpoint[R any](path string) endpoint[*Page[R]] {
 
 func (p *Page[R]) cursor() (*string, bool) { return p.NextPage, p.HasMore }
 
+func (p *Page[R]) items() int { return len(p.Data) }
+
 func (p *Page[R]) rows() int {
 	n := 0
 	for i := range p.Data {
@@ -81,71 +85,65 @@ func (p *Page[R]) rows() int {
 	return n
 }
 
-// shapeError reports a body that is JSON but not a report page.
+// shapeError reports a body that is JSON but not a page the client can
+// take: a malformed page, or one past the client's bounds.
 type shapeError struct{ msg string }
 
 func (e *shapeError) Error() string { return e.msg }
 
-// decodeReportPage decodes a whole report page, more strictly than
-// encoding/json would: a second "data" array is a malformed page, not one to
-// merge or overwrite, and nothing may follow the page. Keys match as
-// encoding/json matches them, without case. Buckets are decoded one at a
-// time into the page, so the decoder buffers one bucket, not the whole body
-// as json.Decoder.Decode does (3.76 times the body at the largest page,
-// BENCHMARKS.md).
+// decodeReportPage decodes a report page bucket by bucket and each bucket
+// row by row, within the body's bounds (bounds.go): maxRowsPerBucket rows a
+// bucket, and the page's share of decoded memory. It is stricter than encoding/json: a key that appears
+// twice is a malformed page, not one to merge or overwrite, and nothing
+// may follow the page. Keys match without case, as encoding/json matches
+// them.
 func decodeReportPage[R any](r io.Reader) (*Page[R], error) {
 	p := &Page[R]{}
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
-		return nil, err
-	}
-	sawData := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := tok.(string)
-		switch {
-		case strings.EqualFold(key, "data"):
-			if sawData {
-				return nil, &shapeError{`"data" appears twice`}
-			}
-			sawData = true
-			if err := expectDelim(dec, '['); err != nil {
-				return nil, err
-			}
-			for dec.More() {
-				p.Data = append(p.Data, Bucket[R]{})
-				if err := dec.Decode(&p.Data[len(p.Data)-1]); err != nil {
-					return nil, err
-				}
-			}
-			if err := expectDelim(dec, ']'); err != nil {
-				return nil, err
-			}
-		case strings.EqualFold(key, "has_more"):
-			if err := dec.Decode(&p.HasMore); err != nil {
-				return nil, err
-			}
-		case strings.EqualFold(key, "next_page"):
-			if err := dec.Decode(&p.NextPage); err != nil {
-				return nil, err
-			}
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return nil, err
-	}
-	if err := expectEOF(dec); err != nil {
+	err := decodePage(r, "buckets", map[string]any{"has_more": &p.HasMore, "next_page": &p.NextPage}, func(d *pageDecoder) error {
+		p.Data = append(p.Data, Bucket[R]{})
+		return decodeBucket(d, &p.Data[len(p.Data)-1])
+	})
+	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// decodePage decodes a page object: element decodes one element of its
+// "data" array, at most the body's maxItems of them; fields are its other
+// keys, each decoded into the value it points to; other keys are skipped.
+func decodePage(r io.Reader, what string, fields map[string]any, element func(*pageDecoder) error) error {
+	d := newPageDecoder(r)
+	names := []string{"data"}
+	for name := range fields {
+		names = append(names, name)
+	}
+	err := d.object(names, func(name string) error {
+		if name != "data" {
+			return d.value(fields[name])
+		}
+		return d.array(what+", more than the limit asked", d.body.maxItems, false, func() error { return element(d) })
+	})
+	if err != nil {
+		return err
+	}
+	return d.end()
+}
+
+func decodeBucket[R any](d *pageDecoder, b *Bucket[R]) error {
+	return d.object([]string{"starting_at", "ending_at", "results"}, func(name string) error {
+		switch name {
+		case "starting_at":
+			return d.value(&b.StartingAt)
+		case "ending_at":
+			return d.value(&b.EndingAt)
+		default:
+			return d.array("rows in a bucket", maxRowsPerBucket, true, func() error {
+				b.Results = append(b.Results, *new(R))
+				return item(d, &b.Results[len(b.Results)-1])
+			})
+		}
+	})
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {
@@ -171,8 +169,22 @@ func (c *Client) ClaudeCodeReport(ctx context.Context, day time.Time) iter.Seq2[
 	params.Set("limit", strconv.Itoa(ClaudeCodeLimit))
 	return paginate(ctx, c, endpoint[*ClaudeCodePage]{
 		path: PathClaudeCode, cursorParam: "page", cursorField: "next_page",
-		decode: decodeInto[ClaudeCodePage], report: true,
+		decode: decodeClaudeCodePage, report: true, capItems: true,
 	}, params)
+}
+
+// decodeClaudeCodePage decodes a page record by record, as decodeReportPage
+// does buckets.
+func decodeClaudeCodePage(r io.Reader) (*ClaudeCodePage, error) {
+	p := &ClaudeCodePage{}
+	err := decodePage(r, "records", map[string]any{"has_more": &p.HasMore, "next_page": &p.NextPage}, func(d *pageDecoder) error {
+		p.Data = append(p.Data, ClaudeCodeRecord{})
+		return item(d, &p.Data[len(p.Data)-1])
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func (p *ClaudeCodePage) cursor() (*string, bool) { return p.NextPage, p.HasMore }
@@ -203,36 +215,85 @@ func (p *listPage[T]) cursor() (*string, bool) { return p.LastID, p.HasMore && l
 
 func (p *listPage[T]) rows() int { return len(p.Data) }
 
-// ListWorkspaces lists every workspace, archived ones included.
-func (c *Client) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
-	return list[Workspace](ctx, c, PathWorkspaces, url.Values{"include_archived": {"true"}})
+// Name is what the receiver keeps of a workspace or an API key: its id and
+// its name, copied out of the page so that the page can go.
+type Name struct{ ID, Name string }
+
+// What one lookup keeps, whatever the API lists: at most MaxNames names;
+// an id longer than MaxNameBytes is not kept (cut, it would match no
+// report's id) and a longer name is cut.
+const (
+	MaxNames     = 50_000
+	MaxNameBytes = 256
+)
+
+// WorkspaceNames lists the name of every workspace, archived ones included.
+func (c *Client) WorkspaceNames(ctx context.Context) ([]Name, error) {
+	return listNames(ctx, c, PathWorkspaces, url.Values{"include_archived": {"true"}}, func(w *Workspace) Name { return Name{w.ID, w.Name} })
 }
 
-// ListAPIKeys lists every API key, whatever its status.
-func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
-	return list[APIKey](ctx, c, PathAPIKeys, url.Values{})
+// APIKeyNames lists the name of every API key, whatever its status.
+func (c *Client) APIKeyNames(ctx context.Context) ([]Name, error) {
+	return listNames(ctx, c, PathAPIKeys, url.Values{}, func(k *APIKey) Name { return Name{k.ID, k.Name} })
 }
 
-// Organization reads the organization the admin key belongs to.
+// Organization reads the organization the admin key belongs to, its id and
+// name bounded as a lookup's names are.
 func (c *Client) Organization(ctx context.Context) (Organization, error) {
 	var org Organization
-	err := c.get(ctx, PathMe, url.Values{}, decodeJSON(&org))
-	return org, err
+	if err := c.get(ctx, PathMe, url.Values{}, decodeJSON(&org)); err != nil {
+		return Organization{}, err
+	}
+	if len(org.ID) > MaxNameBytes {
+		org.ID = ""
+	}
+	org.Name = strings.Clone(truncate(org.Name, MaxNameBytes))
+	org.Type = strings.Clone(truncate(org.Type, MaxNameBytes))
+	return org, nil
 }
 
 func listEndpoint[T any](path string) endpoint[*listPage[T]] {
-	return endpoint[*listPage[T]]{path: path, cursorParam: "after_id", cursorField: "last_id", decode: decodeInto[listPage[T]]}
+	return endpoint[*listPage[T]]{path: path, cursorParam: "after_id", cursorField: "last_id", decode: decodeListPage[T], capItems: true}
 }
 
-// list follows an id-cursor list endpoint (after_id = the last id) to the end.
-func list[T any](ctx context.Context, c *Client, path string, params url.Values) ([]T, error) {
-	params.Set("limit", "1000")
-	var out []T
+// decodeListPage decodes a list page item by item, as decodeReportPage
+// does buckets.
+func decodeListPage[T any](r io.Reader) (*listPage[T], error) {
+	p := &listPage[T]{}
+	err := decodePage(r, "items", map[string]any{"has_more": &p.HasMore, "first_id": &p.FirstID, "last_id": &p.LastID}, func(d *pageDecoder) error {
+		p.Data = append(p.Data, *new(T))
+		return item(d, &p.Data[len(p.Data)-1])
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// listNames follows an id-cursor list endpoint (after_id = the last id) to
+// the end, or until MaxNames names are kept, keeping of each page only the
+// names.
+func listNames[T any](ctx context.Context, c *Client, path string, params url.Values, name func(*T) Name) ([]Name, error) {
+	params.Set("limit", strconv.Itoa(listLimit))
+	var out []Name
 	for p, err := range paginate(ctx, c, listEndpoint[T](path), params) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.Data...)
+		for i := range p.Data {
+			n := name(&p.Data[i])
+			if len(n.ID) > MaxNameBytes {
+				continue
+			}
+			if len(out) == MaxNames {
+				c.settings.Logger.Warn("The lookup lists more names than are kept; the others are reported by id", zap.String("endpoint", path), zap.Int("kept", MaxNames))
+				return out, nil
+			}
+			out = append(out, Name{ID: n.ID, Name: strings.Clone(truncate(n.Name, MaxNameBytes))})
+		}
 	}
 	return out, nil
 }
+
+// listLimit is the largest page of the list endpoints.
+const listLimit = 1000

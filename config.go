@@ -8,14 +8,18 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
@@ -151,8 +155,11 @@ const (
 // Sentinel errors, each naming the setting that is wrong.
 var (
 	errMissingAdminKey = errors.New(`"admin_api_key" must be set to an Anthropic Admin API key`)
+	errKeyCharacters   = errors.New("contains whitespace or control characters (a trailing newline from a secret file?); it cannot be sent in a header")
 	errCollection      = errors.New(`"collection_interval" must be positive and "initial_delay" not negative`)
 	errEndpoint        = errors.New(`"endpoint" must be an https:// URL (http:// is accepted for loopback addresses only)`)
+	errTimeout         = errors.New(`"timeout" must be positive: a server that never answers would hold every report`)
+	errProxy           = errors.New(`"proxy_url" must be a loopback address when "endpoint" is plain http://: the admin key would cross it in clear text`)
 	errTemporality     = errors.New(`"temporality" must be "cumulative" or "delta"`)
 	errNoReport        = errors.New(`no report is enabled: set "usage.enabled", "cost.enabled" or "claude_code.enabled" to true`)
 	errActor           = errors.New(`"claude_code.actor" must be keep, hash or drop`)
@@ -171,16 +178,25 @@ var (
 )
 
 // Validate checks the configuration; every problem is reported at once.
+// Unknown keys fail earlier, in Unmarshal. Secrets are named, never shown.
 func (cfg *Config) Validate() error {
 	var errs []error
-	if cfg.AdminAPIKey == "" {
+	switch {
+	case cfg.AdminAPIKey == "":
 		errs = append(errs, errMissingAdminKey)
+	case hasSpaceOrControl(string(cfg.AdminAPIKey)):
+		errs = append(errs, fmt.Errorf(`"admin_api_key" %w`, errKeyCharacters))
 	}
 	if cfg.CollectionInterval <= 0 || cfg.InitialDelay < 0 {
 		errs = append(errs, errCollection)
 	}
 	if err := validateEndpoint(cfg.ClientConfig.Endpoint); err != nil {
 		errs = append(errs, err)
+	} else if err := validateProxy(cfg.ClientConfig.Endpoint, cfg.ClientConfig.ProxyURL); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.ClientConfig.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("%w, not %s", errTimeout, cfg.ClientConfig.Timeout))
 	}
 	if cfg.Temporality != TemporalityCumulative && cfg.Temporality != TemporalityDelta {
 		errs = append(errs, fmt.Errorf("%w, not %q", errTemporality, cfg.Temporality))
@@ -215,10 +231,16 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+func hasSpaceOrControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0
+}
+
+// validateEndpoint: the endpoint as written is never shown, only redacted:
+// it may carry a password.
 func validateEndpoint(endpoint string) error {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: %q", errEndpoint, endpoint)
+	u, err := adminapi.ParseEndpoint(endpoint)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errEndpoint, err)
 	}
 	switch u.Scheme {
 	case "https":
@@ -228,7 +250,21 @@ func validateEndpoint(endpoint string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %q", errEndpoint, endpoint)
+	return fmt.Errorf("%w: %s", errEndpoint, adminapi.RedactedEndpoint(endpoint))
+}
+
+// validateProxy: a plain http:// endpoint is loopback only (validateEndpoint),
+// but a proxy would still carry its requests, the x-api-key header with
+// them, in clear text to wherever the proxy is. Through a proxy, an https://
+// endpoint is a CONNECT tunnel: the key stays inside TLS.
+func validateProxy(endpoint, proxy string) error {
+	if proxy == "" || !strings.HasPrefix(strings.ToLower(endpoint), "http://") {
+		return nil
+	}
+	if u, err := url.Parse(proxy); err == nil && isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", errProxy, adminapi.RedactedEndpoint(proxy))
 }
 
 func isLoopback(host string) bool {
@@ -354,4 +390,56 @@ func (u UsageConfig) filters() map[string][]string {
 	add("context_window", u.ContextWindows)
 	add("inference_geos", u.InferenceGeos)
 	return f
+}
+
+// Unmarshal decodes the receiver's configuration and fails on any key it
+// does not know, at any level, naming the key and its section. confmap alone
+// would not: confighttp.ClientConfig implements confmap.Unmarshaler, and
+// confmap decodes the siblings of a squashed Unmarshaler with unused keys
+// ignored, which here is every other setting of the receiver, with their
+// sections. The keys are first decoded strictly into strictConfigType, then
+// the configuration is decoded as usual.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(reflect.New(strictConfigType()).Interface()); err != nil {
+		return err
+	}
+	return conf.Unmarshal(cfg)
+}
+
+// strictConfigType is Config with every squashed confmap.Unmarshaler (at any
+// depth) replaced by a struct of its exported fields, which has no methods:
+// confmap then decodes it and its siblings as it decodes any struct, and
+// reports unused keys. Config itself is replaced too, so that its Unmarshal
+// is not called again.
+var strictConfigType = sync.OnceValue(func() reflect.Type { return strictType(reflect.TypeFor[Config](), true) })
+
+var unmarshalerType = reflect.TypeFor[confmap.Unmarshaler]()
+
+// strictType is t with the squashed Unmarshalers of its struct fields turned
+// into plain structs (and t itself, when plain), or t unchanged when it has
+// none: it keeps its methods then, such as the Unmarshaler of a named
+// section (which is strict on its own) or a text unmarshaler.
+func strictType(t reflect.Type, plain bool) reflect.Type {
+	if t.Kind() != reflect.Struct {
+		return t
+	}
+	changed := plain && reflect.PointerTo(t).Implements(unmarshalerType)
+	fields := make([]reflect.StructField, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue // confmap never decodes into it
+		}
+		squashed := slices.Contains(strings.Split(f.Tag.Get("mapstructure"), ",")[1:], "squash")
+		if squashed || !reflect.PointerTo(f.Type).Implements(unmarshalerType) {
+			if st := strictType(f.Type, squashed); st != f.Type {
+				f.Type, changed = st, true
+			}
+		}
+		fields = append(fields, f)
+	}
+	if !changed {
+		return t
+	}
+	return reflect.StructOf(fields)
 }

@@ -315,7 +315,7 @@ func userAgent(set receiver.Settings) string {
 
 func (r *anthropicReceiver) logStart() {
 	fields := []zap.Field{
-		zap.String("endpoint", r.cfg.ClientConfig.Endpoint),
+		zap.String("endpoint", adminapi.RedactedEndpoint(r.cfg.ClientConfig.Endpoint)),
 		zap.String("temporality", string(r.cfg.Temporality)),
 	}
 	for _, rep := range r.reports {

@@ -49,7 +49,7 @@ type Settings struct {
 func (s *Settings) validate() (*url.URL, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	base, err := parseEndpoint(s.Endpoint)
+	base, err := ParseEndpoint(s.Endpoint)
 	if err != nil {
 		bad("Endpoint: %w", err)
 	}
@@ -80,9 +80,10 @@ func (s *Settings) validate() (*url.URL, error) {
 	return base, nil
 }
 
-// parseEndpoint reads the base URL every path is appended to. An error never
-// shows the endpoint as written: it may carry a password.
-func parseEndpoint(endpoint string) (*url.URL, error) {
+// ParseEndpoint reads the base URL every path is appended to: absolute,
+// without user information, query or fragment. An error never shows the
+// endpoint as written: it may carry a password.
+func ParseEndpoint(endpoint string) (*url.URL, error) {
 	u, err := url.Parse(endpoint)
 	switch {
 	case err != nil || u.Scheme == "" || u.Host == "":

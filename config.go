@@ -49,6 +49,10 @@ type Config struct {
 
 	// AdminAPIKey is an Admin API key (sk-ant-admin…).
 	AdminAPIKey configopaque.String `mapstructure:"admin_api_key"`
+	// HashKey keys the HMAC that pseudonymizes personal data (a report's
+	// actor option "hash"): without the key, a guessed email cannot be
+	// hashed and compared.
+	HashKey configopaque.String `mapstructure:"hash_key"`
 	// Temporality of every emitted sum: cumulative (default) or delta.
 	Temporality Temporality `mapstructure:"temporality"`
 
@@ -113,7 +117,7 @@ type CostConfig struct {
 type ClaudeCodeConfig struct {
 	Poll PollConfig `mapstructure:",squash"`
 	// Actor chooses how the user email or API key name is reported:
-	// keep (as is), hash (SHA-256, first 16 hex digits) or drop.
+	// keep (as is), hash (HMAC-SHA256 keyed with hash_key) or drop.
 	Actor string `mapstructure:"actor"`
 }
 
@@ -156,6 +160,7 @@ const (
 var (
 	errMissingAdminKey = errors.New(`"admin_api_key" must be set to an Anthropic Admin API key`)
 	errKeyCharacters   = errors.New("contains whitespace or control characters (a trailing newline from a secret file?); it cannot be sent in a header")
+	errHashKey         = fmt.Errorf(`"hash_key" must be set, %d characters at least (e.g. openssl rand -hex 32), when an actor option is "hash"`, minHashKey)
 	errCollection      = errors.New(`"collection_interval" must be positive and "initial_delay" not negative`)
 	errEndpoint        = errors.New(`"endpoint" must be an https:// URL (http:// is accepted for loopback addresses only)`)
 	errTimeout         = errors.New(`"timeout" must be positive: a server that never answers would hold every report`)
@@ -186,6 +191,12 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errMissingAdminKey)
 	case hasSpaceOrControl(string(cfg.AdminAPIKey)):
 		errs = append(errs, fmt.Errorf(`"admin_api_key" %w`, errKeyCharacters))
+	}
+	switch {
+	case cfg.ClaudeCode.Poll.Enabled && cfg.ClaudeCode.Actor == actorHash && len(cfg.HashKey) < minHashKey:
+		errs = append(errs, errHashKey)
+	case hasSpaceOrControl(string(cfg.HashKey)):
+		errs = append(errs, fmt.Errorf(`"hash_key" %w`, errKeyCharacters))
 	}
 	if cfg.CollectionInterval <= 0 || cfg.InitialDelay < 0 {
 		errs = append(errs, errCollection)
@@ -230,6 +241,9 @@ func (cfg *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// minHashKey is the shortest hash_key accepted: 128 bits of hex.
+const minHashKey = 32
 
 func hasSpaceOrControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -78,6 +79,7 @@ func TestLoadConfig(t *testing.T) {
 		Poll:  PollConfig{Enabled: true, Interval: 2 * time.Hour, Lookback: 72 * time.Hour, RevisionWindow: 26 * time.Hour},
 		Actor: "hash",
 	}, cfg.ClaudeCode)
+	assert.Equal(t, configopaque.String("0123456789abcdef0123456789abcdef"), cfg.HashKey)
 	assert.False(t, cfg.Names.Enabled)
 }
 
@@ -106,6 +108,9 @@ func TestConfigValidationErrors(t *testing.T) {
 		{name: "bad_collection", errs: []error{errCollection}, msgs: []string{`"collection_interval"`, `"initial_delay"`}},
 		{name: "many_errors", errs: []error{errMissingAdminKey, errEndpoint, errTemporality, errBucketWidth}},
 		{name: "key_with_newline", errs: []error{errKeyCharacters}, msgs: []string{`"admin_api_key"`}},
+		{name: "hash_without_key", errs: []error{errHashKey}, msgs: []string{`"hash_key"`}},
+		{name: "hash_key_short", errs: []error{errHashKey}, msgs: []string{`"hash_key"`}},
+		{name: "hash_key_with_newline", errs: []error{errKeyCharacters}, msgs: []string{`"hash_key"`}},
 		{name: "timeout_zero", errs: []error{errTimeout}, msgs: []string{`"timeout"`}},
 		{name: "proxy_in_clear", errs: []error{errProxy}, msgs: []string{`"proxy_url"`, "http://10.0.0.5:3128"}},
 		{name: "endpoint_query", errs: []error{errEndpoint}, msgs: []string{"query"}},

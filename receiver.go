@@ -137,7 +137,7 @@ func (r *anthropicReceiver) sources() []source {
 		out = append(out, newCostSource(c, r.names))
 	}
 	if c := r.cfg.ClaudeCode; c.Poll.Enabled {
-		out = append(out, newClaudeCodeSource(c, r.names))
+		out = append(out, newClaudeCodeSource(c, newActorPolicy(c.Actor, r.cfg.HashKey), r.names))
 	}
 	return out
 }

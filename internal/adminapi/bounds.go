@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -50,6 +52,10 @@ type body struct {
 	// readErr is the transport's failure while the body was read (not
 	// its end, not the cap).
 	readErr error
+	// escaped: the body has a \u escape, through which a string can
+	// carry the key without its bytes appearing in the body.
+	escaped bool
+	last    byte // the last byte read
 	// budget is what the items decoded so far may still cost, in bytes.
 	budget int64
 	// maxItems bounds the items of the page (buckets, records, list
@@ -69,11 +75,58 @@ func (b *body) Read(p []byte) (int, error) {
 	}
 	if n > 0 && len(b.key) > 0 {
 		if b.sawKey(p[:n]) {
-			return 0, &shapeError{"the response carries the admin key; it is not read"}
+			return 0, errCarriesKey
 		}
+		b.escaped = b.escaped || bytes.Contains(p[:n], []byte(`\u`)) || b.last == '\\' && p[0] == 'u'
+		b.last = p[n-1]
 	}
 	b.n += int64(n)
 	return n, err
+}
+
+var errCarriesKey = &shapeError{"the response carries the admin key; it is not read"}
+
+// check refuses a decoded value that holds the key through an escape (its
+// bytes were not in the body); only bodies with an escape are walked.
+func (b *body) check(v any) error {
+	if b.escaped && len(b.key) > 0 && holds(reflect.ValueOf(v), string(b.key)) {
+		return errCarriesKey
+	}
+	return nil
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// holds reports whether a string within v contains s.
+func holds(v reflect.Value, s string) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return strings.Contains(v.String(), s)
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && holds(v.Elem(), s)
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return false
+		}
+		for i := range v.NumField() {
+			if holds(v.Field(i), s) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if holds(v.Index(i), s) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if holds(it.Key(), s) || holds(it.Value(), s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sawKey reports whether the key is in chunk, or straddles the previous

@@ -222,7 +222,10 @@ func decodeJSON(out any) decodeFunc {
 		if err := dec.Decode(out); err != nil {
 			return err
 		}
-		return expectEOF(dec)
+		if err := expectEOF(dec); err != nil {
+			return err
+		}
+		return bodyOf(r).check(out)
 	}
 }
 

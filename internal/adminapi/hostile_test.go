@@ -230,6 +230,10 @@ func TestServerStringsAreCleaned(t *testing.T) {
 		{"key split across reads of a 2xx body", func(w http.ResponseWriter) {
 			_, _ = io.WriteString(w, `{"data":[],"has_more":false,"x":"`+strings.Repeat(" ", 4090)+testKey+`"}`)
 		}, ErrorTypeDecode},
+		{"key through an escape in a 2xx body", func(w http.ResponseWriter) {
+			escaped := strings.Replace(testKey, "-", `\u002d`, 1)
+			_, _ = io.WriteString(w, `{"data":[{"starting_at":"2026-09-01T00:00:00Z","results":[{"model":"`+escaped+`"}]}],"has_more":false}`)
+		}, ErrorTypeDecode},
 		{"key in a value that does not parse", func(w http.ResponseWriter) {
 			_, _ = io.WriteString(w, `{"data":[{"starting_at":"`+long+`"}]}`)
 		}, ErrorTypeDecode},

@@ -83,7 +83,9 @@ func paginate[P cursorPage](ctx context.Context, c *Client, ep endpoint[P], quer
 				if ep.capItems {
 					b.maxItems = limit
 				}
-				page, err = ep.decode(r)
+				if page, err = ep.decode(r); err == nil {
+					err = b.check(page)
+				}
 				if n, ok := any(page).(interface{ items() int }); err == nil && ok && n.items() > 0 {
 					perItem = max(perItem, float64(b.n)/float64(n.items()))
 				}

@@ -191,7 +191,9 @@ func (p *ClaudeCodePage) cursor() (*string, bool) { return p.NextPage, p.HasMore
 
 func (p *ClaudeCodePage) rows() int { return len(p.Data) }
 
-// decodeInto decodes one JSON value into a new T.
+// decodeInto decodes one JSON value into a new T, all at once: for small
+// answers. A page is decoded with decodePage, an item at a time within the
+// body's bounds.
 func decodeInto[T any](r io.Reader) (*T, error) {
 	v := new(T)
 	if err := decodeJSON(v)(r); err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
 
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -102,20 +103,31 @@ func (rep *report) forgetOtherOptions(ctx context.Context, ps personalSource) er
 		forget[st.replaces] = true
 	}
 	delete(forget, st.key)
+	var candidates []string
+	for _, k := range slices.Sorted(maps.Keys(forget)) {
+		candidates = append(candidates, k, pendingKey(k))
+	}
+	// Only what is there is deleted: a start with nothing to delete
+	// writes nothing.
 	var ops []*storage.Operation
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range forget {
-			if !yield(k) {
-				return
+	if len(candidates) > 0 {
+		values, err := st.read(ctx, candidates...)
+		if err != nil {
+			return err
+		}
+		for i, v := range values {
+			if v != nil {
+				ops = append(ops, storage.DeleteOperation(candidates[i]))
 			}
 		}
-	}) {
-		ops = append(ops, storage.DeleteOperation(k), storage.DeleteOperation(pendingKey(k)))
 	}
 	followed := st.replaces != ""
 	if followed {
 		ops = append(ops, storage.SetOperation(st.key, rep.stream.MarshalBinary(rep.codec)),
 			storage.DeleteOperation(pendingKey(st.key)), storage.SetOperation(st.indexKey(), []byte(st.key)))
+	}
+	if len(ops) == 0 {
+		return nil
 	}
 	if err := st.write(ctx, ops...); err != nil {
 		return err

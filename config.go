@@ -193,7 +193,7 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf(`"admin_api_key" %w`, errKeyCharacters))
 	}
 	switch {
-	case cfg.ClaudeCode.Poll.Enabled && cfg.ClaudeCode.Actor == actorHash && len(cfg.HashKey) < minHashKey:
+	case cfg.hashesActors() && len(cfg.HashKey) < minHashKey:
 		errs = append(errs, errHashKey)
 	case hasSpaceOrControl(string(cfg.HashKey)):
 		errs = append(errs, fmt.Errorf(`"hash_key" %w`, errKeyCharacters))
@@ -240,6 +240,12 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errNamesInterval)
 	}
 	return errors.Join(errs...)
+}
+
+// hashesActors reports whether an enabled report's actor option is hash:
+// hash_key is then required.
+func (cfg *Config) hashesActors() bool {
+	return cfg.ClaudeCode.Poll.Enabled && cfg.ClaudeCode.Actor == actorHash
 }
 
 // minHashKey is the shortest hash_key accepted: 128 bits of hex.

@@ -111,7 +111,7 @@ func BenchmarkHostilePagesPeakHeap(b *testing.B) {
 			more := n < 7
 			return hostileBody(`{"data":[`, same(`{},`), fmt.Sprintf(`{}],"has_more":%t,"first_id":"a","last_id":"%s"}`, more, strings.Repeat("x", n+1)), 2*mib)
 		}, func(ctx context.Context, c *adminapi.Client) error {
-			_, err := c.WorkspaceNames(ctx)
+			_, err := c.ListWorkspaces(ctx)
 			return err
 		}},
 	}

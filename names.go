@@ -56,13 +56,14 @@ func newNameCache() *nameCache {
 	return &nameCache{workspaces: names{byID: map[string]namedID{}}, apiKeys: names{byID: map[string]namedID{}}, first: make(chan struct{})}
 }
 
-// update takes a successful lookup's listing: listed ids get their name,
+// updateNames takes a successful lookup's listing: listed ids get their name,
 // ids not listed for forgetAfter refreshes go, and the least recently listed
 // go first when more than adminapi.MaxNames remain.
-func (n *names) update(listed []adminapi.Name) {
+func updateNames[T any](n *names, listed []T, idName func(T) (string, string)) {
 	n.refresh++
 	for _, l := range listed {
-		n.byID[l.ID] = namedID{name: l.Name, seen: n.refresh}
+		id, name := idName(l)
+		n.byID[id] = namedID{name: name, seen: n.refresh}
 	}
 	for id, e := range n.byID {
 		if n.refresh-e.seen >= forgetAfter {
@@ -102,16 +103,16 @@ func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger
 	if ctx.Err() != nil {
 		return
 	}
-	if ws, err := client.WorkspaceNames(ctx); err == nil {
+	if ws, err := client.ListWorkspaces(ctx); err == nil {
 		n.mu.Lock()
-		n.workspaces.update(ws)
+		updateNames(&n.workspaces, ws, func(w adminapi.Workspace) (string, string) { return w.ID, w.Name })
 		n.mu.Unlock()
 	} else {
 		logger.Warn("Workspace names not refreshed; ids are still emitted", zap.Error(err))
 	}
-	if keys, err := client.APIKeyNames(ctx); err == nil {
+	if keys, err := client.ListAPIKeys(ctx); err == nil {
 		n.mu.Lock()
-		n.apiKeys.update(keys)
+		updateNames(&n.apiKeys, keys, func(k adminapi.APIKey) (string, string) { return k.ID, k.Name })
 		n.mu.Unlock()
 	} else {
 		logger.Warn("API key names not refreshed; ids are still emitted", zap.Error(err))

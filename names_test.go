@@ -177,15 +177,16 @@ func TestNameCacheForgetsAndIsBounded(t *testing.T) {
 
 	// More ids than MaxNames: the least recently listed go first.
 	n := names{byID: map[string]namedID{}}
-	batch := func(prefix string) []adminapi.Name {
-		out := make([]adminapi.Name, adminapi.MaxNames)
+	batch := func(prefix string) []adminapi.Workspace {
+		out := make([]adminapi.Workspace, adminapi.MaxNames)
 		for i := range out {
-			out[i] = adminapi.Name{ID: fmt.Sprintf("%s%d", prefix, i), Name: "n"}
+			out[i] = adminapi.Workspace{ID: fmt.Sprintf("%s%d", prefix, i), Name: "n"}
 		}
 		return out
 	}
-	n.update(batch("a"))
-	n.update(batch("b"))
+	idName := func(w adminapi.Workspace) (string, string) { return w.ID, w.Name }
+	updateNames(&n, batch("a"), idName)
+	updateNames(&n, batch("b"), idName)
 	assert.Len(t, n.byID, adminapi.MaxNames)
 	assert.Equal(t, "n", n.name("b0"))
 	assert.Empty(t, n.name("a0"))

@@ -394,12 +394,16 @@ func TestListsFollowLastID(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _, _ := newTestClient(t, srv.URL)
-	ws, err := c.WorkspaceNames(context.Background())
+	ws, err := c.ListWorkspaces(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []Name{{"wrkspc_1", "One"}, {"wrkspc_2", "Two"}, {"wrkspc_3", "Three"}}, ws)
-	keys, err := c.APIKeyNames(context.Background())
+	require.Len(t, ws, 3)
+	assert.Equal(t, []string{"One", "Two", "Three"}, []string{ws[0].Name, ws[1].Name, ws[2].Name})
+	assert.Nil(t, ws[0].ArchivedAt)
+	require.NotNil(t, ws[1].ArchivedAt)
+	keys, err := c.ListAPIKeys(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []Name{{"apikey_1", "ci"}}, keys)
+	require.Len(t, keys, 1)
+	assert.Equal(t, "ci", keys[0].Name)
 	assert.Equal(t, []req{
 		{PathWorkspaces, "", "1000", "true"}, {PathWorkspaces, "wrkspc_2", "1000", "true"},
 		{PathAPIKeys, "", "1000", ""}, {PathAPIKeys, "apikey_1", "1000", ""},
@@ -725,7 +729,7 @@ func TestBodyCap(t *testing.T) {
 	n.Store(0)
 	_, err = drain(t, c.ClaudeCodeReport(context.Background(), day))
 	require.ErrorIs(t, err, ErrBodyTooLarge)
-	_, err = c.APIKeyNames(context.Background())
+	_, err = c.ListAPIKeys(context.Background())
 	require.ErrorIs(t, err, ErrBodyTooLarge)
 	assert.Equal(t, int32(2), n.Load())
 }
@@ -888,7 +892,7 @@ func TestRateLimitAndObserver(t *testing.T) {
 	})
 	_, err := drain(t, c.UsageReport(context.Background(), usageQuery()))
 	require.NoError(t, err)
-	_, err = c.WorkspaceNames(context.Background())
+	_, err = c.ListWorkspaces(context.Background())
 	require.NoError(t, err)
 	_, err = c.Organization(context.Background())
 	require.NoError(t, err)

@@ -51,8 +51,8 @@ var fuzzReads = []func(context.Context, *Client) (any, error){
 	func(ctx context.Context, c *Client) (any, error) {
 		return collect(c.ClaudeCodeReport(ctx, time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)))
 	},
-	func(ctx context.Context, c *Client) (any, error) { return c.WorkspaceNames(ctx) },
-	func(ctx context.Context, c *Client) (any, error) { return c.APIKeyNames(ctx) },
+	func(ctx context.Context, c *Client) (any, error) { return c.ListWorkspaces(ctx) },
+	func(ctx context.Context, c *Client) (any, error) { return c.ListAPIKeys(ctx) },
 	func(ctx context.Context, c *Client) (any, error) { return c.Organization(ctx) },
 }
 

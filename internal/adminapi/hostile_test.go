@@ -53,12 +53,12 @@ func TestDecodingIsBounded(t *testing.T) {
 		{"decoded memory over the page's share", bucket(rows(90)), 4096, readUsage, "decodes into more than 2 times max_response_bytes"},
 		{"records over the limit asked", emptyItems(ClaudeCodeLimit+1, `{"data":[%s],"has_more":false}`), 1 << 20, readClaudeCode, "more than 1000 records"},
 		{"items of a lookup page over the limit asked", emptyItems(listLimit+1, `{"data":[%s],"has_more":false}`), 1 << 20, func(c *Client) error {
-			_, err := c.WorkspaceNames(context.Background())
+			_, err := c.ListWorkspaces(context.Background())
 			return err
 		}, "more than 1000 items"},
 		{"a cursor over the bound", `{"data":[],"has_more":true,"next_page":"` + strings.Repeat("c", MaxCursorBytes+1) + `"}`, 1 << 20, readUsage, "next_page is 4097 bytes"},
 		{"a last_id over the bound", `{"data":[{"id":"w"}],"has_more":true,"last_id":"` + strings.Repeat("c", MaxCursorBytes+1) + `"}`, 1 << 20, func(c *Client) error {
-			_, err := c.APIKeyNames(context.Background())
+			_, err := c.ListAPIKeys(context.Background())
 			return err
 		}, "last_id is 4097 bytes"},
 		{"tools of a record over the bound", `{"data":[{"tool_actions":{` + strings.TrimSuffix(strings.Repeat(`"t":{},`, maxRecordEntries+1), ",") + `}}],"has_more":false}`, 1 << 20, readClaudeCode, "more than 1024 tools"},
@@ -99,8 +99,8 @@ func readUsage(c *Client) error { return readAll(c.UsageReport(context.Backgroun
 
 func readClaudeCode(c *Client) error { return readAll(c.ClaudeCodeReport(context.Background(), day)) }
 
-// Item 1: a lookup keeps names, not pages: ids too long to match anything
-// are left out, names are cut, and at most MaxNames are kept.
+// Item 1: a lookup keeps bounded items, not pages: ids too long to match
+// anything are left out, names are cut, and at most MaxNames are kept.
 func TestLookupsKeepBoundedNames(t *testing.T) {
 	long := strings.Repeat("n", 3*MaxNameBytes)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -112,12 +112,13 @@ func TestLookupsKeepBoundedNames(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _, _ := newTestClient(t, srv.URL)
-	names, err := c.WorkspaceNames(context.Background())
+	names, err := c.ListWorkspaces(context.Background())
 	require.NoError(t, err)
 	require.Len(t, names, 2)
 	assert.Equal(t, "wrkspc_1", names[0].ID)
 	assert.Equal(t, "wrkspc_2", names[1].ID)
 	for _, n := range names {
+		assert.Empty(t, n.DisplayColor, "what the receiver does not use is not kept")
 		assert.LessOrEqual(t, len(n.Name), MaxNameBytes)
 		assert.True(t, strings.HasSuffix(n.Name, "…"), "the cut is marked")
 		assert.True(t, strings.ToValidUTF8(n.Name, "?") == n.Name, "cut on a character boundary")
@@ -137,11 +138,11 @@ func TestLookupsStopAtMaxNames(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _, logs := newTestClient(t, srv.URL, func(s *Settings) { s.MaxPages = 1000 })
-	names, err := c.APIKeyNames(context.Background())
+	names, err := c.ListAPIKeys(context.Background())
 	require.NoError(t, err)
 	assert.Len(t, names, MaxNames)
 	assert.Equal(t, int32(MaxNames/listLimit+1), requests.Load(), "no page is read once MaxNames are kept")
-	assert.Equal(t, 1, logs.FilterMessageSnippet("more names than are kept").Len())
+	assert.Equal(t, 1, logs.FilterMessageSnippet("more items than are kept").Len())
 }
 
 // Item 2: after a page too large for max_response_bytes the limit is

@@ -217,27 +217,39 @@ func (p *listPage[T]) cursor() (*string, bool) { return p.LastID, p.HasMore && l
 
 func (p *listPage[T]) rows() int { return len(p.Data) }
 
-// Name is what the receiver keeps of a workspace or an API key: its id and
-// its name, copied out of the page so that the page can go.
-type Name struct{ ID, Name string }
-
-// What one lookup keeps, whatever the API lists: at most MaxNames names;
-// an id longer than MaxNameBytes is not kept (cut, it would match no
-// report's id) and a longer name is cut.
+// What one lookup keeps, whatever the API lists: at most MaxNames items,
+// each copied out of its page with its strings bounded; an item whose id is
+// longer than MaxNameBytes is not kept (cut, it would match no report's id)
+// and a longer name is cut.
 const (
 	MaxNames     = 50_000
 	MaxNameBytes = 256
 )
 
-// WorkspaceNames lists the name of every workspace, archived ones included.
-func (c *Client) WorkspaceNames(ctx context.Context) ([]Name, error) {
-	return listNames(ctx, c, PathWorkspaces, url.Values{"include_archived": {"true"}}, func(w *Workspace) Name { return Name{w.ID, w.Name} })
+// ListWorkspaces lists every workspace, archived ones included: of each, its
+// id, name, creation and archival time.
+func (c *Client) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
+	return listBounded(ctx, c, PathWorkspaces, url.Values{"include_archived": {"true"}}, func(w *Workspace) (Workspace, bool) {
+		return Workspace{ID: w.ID, Name: bounded(w.Name), CreatedAt: w.CreatedAt, ArchivedAt: w.ArchivedAt}, len(w.ID) <= MaxNameBytes
+	})
 }
 
-// APIKeyNames lists the name of every API key, whatever its status.
-func (c *Client) APIKeyNames(ctx context.Context) ([]Name, error) {
-	return listNames(ctx, c, PathAPIKeys, url.Values{}, func(k *APIKey) Name { return Name{k.ID, k.Name} })
+// ListAPIKeys lists every API key, whatever its status: of each, its id,
+// name, status, creation time and workspace.
+func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
+	return listBounded(ctx, c, PathAPIKeys, url.Values{}, func(k *APIKey) (APIKey, bool) {
+		kept := APIKey{ID: k.ID, Name: bounded(k.Name), Status: bounded(k.Status), CreatedAt: k.CreatedAt}
+		if k.WorkspaceID != nil {
+			ws := bounded(*k.WorkspaceID)
+			kept.WorkspaceID = &ws
+		}
+		return kept, len(k.ID) <= MaxNameBytes
+	})
 }
+
+// bounded is s cut to MaxNameBytes, in a string of its own: a cut of a
+// long string would keep all of it alive.
+func bounded(s string) string { return strings.Clone(truncate(s, MaxNameBytes)) }
 
 // Organization reads the organization the admin key belongs to, its id and
 // name bounded as a lookup's names are.
@@ -249,9 +261,7 @@ func (c *Client) Organization(ctx context.Context) (Organization, error) {
 	if len(org.ID) > MaxNameBytes {
 		org.ID = ""
 	}
-	org.Name = strings.Clone(truncate(org.Name, MaxNameBytes))
-	org.Type = strings.Clone(truncate(org.Type, MaxNameBytes))
-	return org, nil
+	return Organization{ID: org.ID, Name: bounded(org.Name), Type: bounded(org.Type)}, nil
 }
 
 func listEndpoint[T any](path string) endpoint[*listPage[T]] {
@@ -272,26 +282,26 @@ func decodeListPage[T any](r io.Reader) (*listPage[T], error) {
 	return p, nil
 }
 
-// listNames follows an id-cursor list endpoint (after_id = the last id) to
-// the end, or until MaxNames names are kept, keeping of each page only the
-// names.
-func listNames[T any](ctx context.Context, c *Client, path string, params url.Values, name func(*T) Name) ([]Name, error) {
+// listBounded follows an id-cursor list endpoint (after_id = the last id)
+// to the end, or until MaxNames items are kept, keeping of each page only
+// what keep copies out of its items.
+func listBounded[T any](ctx context.Context, c *Client, path string, params url.Values, keep func(*T) (T, bool)) ([]T, error) {
 	params.Set("limit", strconv.Itoa(listLimit))
-	var out []Name
+	var out []T
 	for p, err := range paginate(ctx, c, listEndpoint[T](path), params) {
 		if err != nil {
 			return nil, err
 		}
 		for i := range p.Data {
-			n := name(&p.Data[i])
-			if len(n.ID) > MaxNameBytes {
+			item, ok := keep(&p.Data[i])
+			if !ok {
 				continue
 			}
 			if len(out) == MaxNames {
-				c.settings.Logger.Warn("The lookup lists more names than are kept; the others are reported by id", zap.String("endpoint", path), zap.Int("kept", MaxNames))
+				c.settings.Logger.Warn("The lookup lists more items than are kept; the others are reported by id", zap.String("endpoint", path), zap.Int("kept", MaxNames))
 				return out, nil
 			}
-			out = append(out, Name{ID: n.ID, Name: strings.Clone(truncate(n.Name, MaxNameBytes))})
+			out = append(out, item)
 		}
 	}
 	return out, nil

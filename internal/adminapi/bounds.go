@@ -181,40 +181,6 @@ func newPageDecoder(r io.Reader) *pageDecoder {
 	return &pageDecoder{dec: json.NewDecoder(r), body: bodyOf(r)}
 }
 
-// object walks an object: field decodes the value of a key it knows and
-// reports whether it did; other values are skipped. Keys match without
-// case, as encoding/json matches them; a known key that appears twice is a
-// malformed page, not one to merge or overwrite.
-func (d *pageDecoder) object(fields []string, field func(name string) error) error {
-	if err := d.delim('{'); err != nil {
-		return err
-	}
-	seen := make([]bool, len(fields))
-	for d.dec.More() {
-		tok, err := d.dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string)
-		i := indexFold(fields, key)
-		if i < 0 {
-			var skip json.RawMessage
-			if err := d.dec.Decode(&skip); err != nil {
-				return err
-			}
-			continue
-		}
-		if seen[i] {
-			return &shapeError{fmt.Sprintf("%q appears twice", fields[i])}
-		}
-		seen[i] = true
-		if err := field(fields[i]); err != nil {
-			return err
-		}
-	}
-	return d.delim('}')
-}
-
 func indexFold(names []string, key string) int {
 	for i, n := range names {
 		if strings.EqualFold(n, key) {
@@ -224,10 +190,10 @@ func indexFold(names []string, key string) int {
 	return -1
 }
 
-// array walks an array, calling each for every element; more than max
-// elements (when max > 0) is an error naming what. A null array is empty
-// when nullable.
-func (d *pageDecoder) array(what string, max int, nullable bool, each func() error) error {
+// array walks an array, calling open once it opens and each for every
+// element; more than max elements (when max > 0) is an error naming what. A
+// null array is empty when nullable.
+func (d *pageDecoder) array(what string, max int, nullable bool, open func(), each func() error) error {
 	tok, err := d.dec.Token()
 	if err != nil {
 		return err
@@ -237,6 +203,9 @@ func (d *pageDecoder) array(what string, max int, nullable bool, each func() err
 	}
 	if tok != json.Delim('[') {
 		return &shapeError{fmt.Sprintf("expected %q, found %v", json.Delim('['), tok)}
+	}
+	if open != nil {
+		open()
 	}
 	for n := 0; d.dec.More(); n++ {
 		if max > 0 && n == max {
@@ -256,15 +225,129 @@ type costly interface{ extraCost() int64 }
 // item decodes one value into v and charges what it holds: its Go size and
 // its JSON (every string it holds is at most that).
 func item[T any](d *pageDecoder, v *T) error {
+	return d.charged(v, unsafe.Sizeof(*v))
+}
+
+func (d *pageDecoder) charged(ptr any, size uintptr) error {
 	before := d.dec.InputOffset()
-	if err := d.dec.Decode(v); err != nil {
+	if err := d.dec.Decode(ptr); err != nil {
 		return err
 	}
-	cost := int64(unsafe.Sizeof(*v)) + d.dec.InputOffset() - before
-	if c, ok := any(v).(costly); ok {
+	cost := int64(size) + d.dec.InputOffset() - before
+	if c, ok := ptr.(costly); ok {
 		cost += c.extraCost()
 	}
 	return d.body.charge(cost)
+}
+
+var jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// into decodes a JSON value into v as encoding/json would, within the
+// body's bounds. A struct that holds slices (a page, a bucket) is walked key
+// by key, and each of its slices an element at a time, each element charged
+// to the budget: at most maxItems elements in a slice of the value itself
+// (depth 0: a page's "data"), maxRowsPerBucket in deeper ones (a bucket's
+// "results"). Any other value (a row, a record, a time) is decoded whole and
+// charged its Go size and its JSON. Stricter than encoding/json: a key sent
+// twice (a second "data" to merge or overwrite the first) and a null slice
+// of the value itself are errors. Keys match without case, as encoding/json
+// matches them.
+func (d *pageDecoder) into(v reflect.Value, depth int) error {
+	t := v.Type()
+	if !walkable(t) {
+		return d.value(v.Addr().Interface())
+	}
+	if err := d.delim('{'); err != nil {
+		return err
+	}
+	var names []string
+	var index []int
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names, index = append(names, name), append(index, i)
+	}
+	seen := make([]bool, len(names))
+	for d.dec.More() {
+		tok, err := d.dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		i := indexFold(names, key)
+		if i < 0 {
+			var skip json.RawMessage
+			if err := d.dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
+		}
+		if seen[i] {
+			return &shapeError{fmt.Sprintf("%q appears twice", names[i])}
+		}
+		seen[i] = true
+		f := v.Field(index[i])
+		if !isSlice(f.Type()) {
+			err = d.value(f.Addr().Interface())
+		} else {
+			err = d.elements(f, names[i], depth)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return d.delim('}')
+}
+
+// elements decodes the array of a slice field s, one element at a time.
+func (d *pageDecoder) elements(s reflect.Value, name string, depth int) error {
+	most, what := maxRowsPerBucket, fmt.Sprintf("items in %q", name)
+	if depth == 0 {
+		most, what = d.body.maxItems, fmt.Sprintf("items in %q, the limit asked", name)
+	}
+	elem := s.Type().Elem()
+	empty := func() { s.Set(reflect.MakeSlice(s.Type(), 0, 0)) } // [] is not null
+	return d.array(what, most, depth > 0, empty, func() error {
+		// Grow and SetLen rather than Append: no zero value to build and
+		// copy per element; the capacity Grow adds is zeroed.
+		s.Grow(1)
+		s.SetLen(s.Len() + 1)
+		e := s.Index(s.Len() - 1)
+		if !walkable(elem) {
+			return d.charged(e.Addr().Interface(), elem.Size())
+		}
+		if err := d.body.charge(int64(elem.Size())); err != nil {
+			return err
+		}
+		return d.into(e, depth+1)
+	})
+}
+
+// walkable: a struct that holds a slice, decoded by encoding/json's rules
+// (no method of its own, no embedded field).
+func walkable(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
+		return false
+	}
+	slice := false
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			return false
+		}
+		slice = slice || f.IsExported() && isSlice(f.Type)
+	}
+	return slice
+}
+
+func isSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 && !reflect.PointerTo(t).Implements(jsonUnmarshalerType)
 }
 
 // value decodes one small value (a flag, a cursor, a time) into v; what it

@@ -460,7 +460,7 @@ func TestReportPageDecoding(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := decodeReportPage[UsageResult](strings.NewReader(tt.body))
+			p, err := decodeInto[Page[UsageResult]](strings.NewReader(tt.body))
 			if tt.err != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.err)

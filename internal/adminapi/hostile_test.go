@@ -9,6 +9,7 @@ package adminapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -49,13 +50,13 @@ func TestDecodingIsBounded(t *testing.T) {
 		wantErr  string
 	}{
 		{"rows of a bucket at the cap", bucket(rows(100)), 1 << 20, readUsage, ""},
-		{"rows of a bucket over the cap", bucket(rows(101)), 1 << 20, readUsage, "more than 100 rows in a bucket"},
+		{"rows of a bucket over the cap", bucket(rows(101)), 1 << 20, readUsage, `more than 100 items in "results"`},
 		{"decoded memory over the page's share", bucket(rows(90)), 4096, readUsage, "decodes into more than 2 times max_response_bytes"},
-		{"records over the limit asked", emptyItems(ClaudeCodeLimit+1, `{"data":[%s],"has_more":false}`), 1 << 20, readClaudeCode, "more than 1000 records"},
+		{"records over the limit asked", emptyItems(ClaudeCodeLimit+1, `{"data":[%s],"has_more":false}`), 1 << 20, readClaudeCode, `more than 1000 items in "data", the limit asked`},
 		{"items of a lookup page over the limit asked", emptyItems(listLimit+1, `{"data":[%s],"has_more":false}`), 1 << 20, func(c *Client) error {
 			_, err := c.ListWorkspaces(context.Background())
 			return err
-		}, "more than 1000 items"},
+		}, `more than 1000 items in "data"`},
 		{"a cursor over the bound", `{"data":[],"has_more":true,"next_page":"` + strings.Repeat("c", MaxCursorBytes+1) + `"}`, 1 << 20, readUsage, "next_page is 4097 bytes"},
 		{"a last_id over the bound", `{"data":[{"id":"w"}],"has_more":true,"last_id":"` + strings.Repeat("c", MaxCursorBytes+1) + `"}`, 1 << 20, func(c *Client) error {
 			_, err := c.ListAPIKeys(context.Background())
@@ -334,4 +335,35 @@ func TestEndpointShape(t *testing.T) {
 	c, _, _ := newTestClient(t, srv.URL+"/base//")
 	require.NoError(t, readUsage(c))
 	assert.Equal(t, "/base"+PathUsageMessages, path)
+}
+
+// decodeInto serves any page type (the analytics and limits pages too): it
+// decodes what encoding/json decodes, and bounds what it holds.
+func TestDecodeIntoAnyPage(t *testing.T) {
+	type row struct {
+		N    int64   `json:"n"`
+		Name *string `json:"name"`
+	}
+	type anyPage struct {
+		Data      []row      `json:"data"`
+		HasMore   bool       `json:"has_more"`
+		NextPage  *string    `json:"next_page"`
+		Refreshed *time.Time `json:"data_refreshed_at"`
+		Ignored   string     `json:"-"`
+	}
+	for _, body := range []string{
+		`{"data":[{"n":1,"name":"a"},null,{"N":2}],"has_more":true,"next_page":"p","data_refreshed_at":"2026-11-20T00:00:00Z","extra":{"x":[1]},"Ignored":"x"}`,
+		`{"DATA":[],"Has_More":false,"data_refreshed_at":null}`,
+	} {
+		got, err := decodeInto[anyPage](strings.NewReader(body))
+		require.NoError(t, err, body)
+		var want anyPage
+		require.NoError(t, json.Unmarshal([]byte(body), &want))
+		assert.Equal(t, &want, got, body)
+	}
+	rows := strings.TrimSuffix(strings.Repeat("{},", 1000), ",")
+	_, err := decodeInto[anyPage](newBody(strings.NewReader(`{"data":[`+rows+`]}`), testKey, 4096, 0))
+	require.ErrorContains(t, err, "decodes into more than 2 times max_response_bytes")
+	_, err = decodeInto[anyPage](newBody(strings.NewReader(`{"data":[`+rows+`]}`), testKey, 1<<20, 999))
+	require.ErrorContains(t, err, `more than 999 items in "data"`)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"iter"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func (c *Client) CostReport(ctx context.Context, q ReportQuery) iter.Seq2[*CostP
 func reportEndpoint[R any](path string) endpoint[*Page[R]] {
 	return endpoint[*Page[R]]{
 		path: path, cursorParam: "page", cursorField: "next_page",
-		decode: decodeReportPage[R], report: true, shrink: true,
+		decode: decodeInto[Page[R]], report: true, shrink: true,
 	}
 }
 
@@ -90,61 +91,6 @@ func (p *Page[R]) rows() int {
 type shapeError struct{ msg string }
 
 func (e *shapeError) Error() string { return e.msg }
-
-// decodeReportPage decodes a report page bucket by bucket and each bucket
-// row by row, within the body's bounds (bounds.go): maxRowsPerBucket rows a
-// bucket, and the page's share of decoded memory. It is stricter than encoding/json: a key that appears
-// twice is a malformed page, not one to merge or overwrite, and nothing
-// may follow the page. Keys match without case, as encoding/json matches
-// them.
-func decodeReportPage[R any](r io.Reader) (*Page[R], error) {
-	p := &Page[R]{}
-	err := decodePage(r, "buckets", map[string]any{"has_more": &p.HasMore, "next_page": &p.NextPage}, func(d *pageDecoder) error {
-		p.Data = append(p.Data, Bucket[R]{})
-		return decodeBucket(d, &p.Data[len(p.Data)-1])
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// decodePage decodes a page object: element decodes one element of its
-// "data" array, at most the body's maxItems of them; fields are its other
-// keys, each decoded into the value it points to; other keys are skipped.
-func decodePage(r io.Reader, what string, fields map[string]any, element func(*pageDecoder) error) error {
-	d := newPageDecoder(r)
-	names := []string{"data"}
-	for name := range fields {
-		names = append(names, name)
-	}
-	err := d.object(names, func(name string) error {
-		if name != "data" {
-			return d.value(fields[name])
-		}
-		return d.array(what+", more than the limit asked", d.body.maxItems, false, func() error { return element(d) })
-	})
-	if err != nil {
-		return err
-	}
-	return d.end()
-}
-
-func decodeBucket[R any](d *pageDecoder, b *Bucket[R]) error {
-	return d.object([]string{"starting_at", "ending_at", "results"}, func(name string) error {
-		switch name {
-		case "starting_at":
-			return d.value(&b.StartingAt)
-		case "ending_at":
-			return d.value(&b.EndingAt)
-		default:
-			return d.array("rows in a bucket", maxRowsPerBucket, true, func() error {
-				b.Results = append(b.Results, *new(R))
-				return item(d, &b.Results[len(b.Results)-1])
-			})
-		}
-	})
-}
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {
 	tok, err := dec.Token()
@@ -169,34 +115,24 @@ func (c *Client) ClaudeCodeReport(ctx context.Context, day time.Time) iter.Seq2[
 	params.Set("limit", strconv.Itoa(ClaudeCodeLimit))
 	return paginate(ctx, c, endpoint[*ClaudeCodePage]{
 		path: PathClaudeCode, cursorParam: "page", cursorField: "next_page",
-		decode: decodeClaudeCodePage, report: true, capItems: true,
+		decode: decodeInto[ClaudeCodePage], report: true, capItems: true,
 	}, params)
-}
-
-// decodeClaudeCodePage decodes a page record by record, as decodeReportPage
-// does buckets.
-func decodeClaudeCodePage(r io.Reader) (*ClaudeCodePage, error) {
-	p := &ClaudeCodePage{}
-	err := decodePage(r, "records", map[string]any{"has_more": &p.HasMore, "next_page": &p.NextPage}, func(d *pageDecoder) error {
-		p.Data = append(p.Data, ClaudeCodeRecord{})
-		return item(d, &p.Data[len(p.Data)-1])
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 func (p *ClaudeCodePage) cursor() (*string, bool) { return p.NextPage, p.HasMore }
 
 func (p *ClaudeCodePage) rows() int { return len(p.Data) }
 
-// decodeInto decodes one JSON value into a new T, all at once: for small
-// answers. A page is decoded with decodePage, an item at a time within the
-// body's bounds.
+// decodeInto decodes one JSON value into a new T, as encoding/json would
+// but within the body's bounds (bounds.go): a page an item at a time, a
+// bucket a row at a time (pageDecoder.into); nothing may follow the value.
 func decodeInto[T any](r io.Reader) (*T, error) {
 	v := new(T)
-	if err := decodeJSON(v)(r); err != nil {
+	d := newPageDecoder(r)
+	if err := d.into(reflect.ValueOf(v).Elem(), 0); err != nil {
+		return nil, err
+	}
+	if err := d.end(); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -265,21 +201,7 @@ func (c *Client) Organization(ctx context.Context) (Organization, error) {
 }
 
 func listEndpoint[T any](path string) endpoint[*listPage[T]] {
-	return endpoint[*listPage[T]]{path: path, cursorParam: "after_id", cursorField: "last_id", decode: decodeListPage[T], capItems: true}
-}
-
-// decodeListPage decodes a list page item by item, as decodeReportPage
-// does buckets.
-func decodeListPage[T any](r io.Reader) (*listPage[T], error) {
-	p := &listPage[T]{}
-	err := decodePage(r, "items", map[string]any{"has_more": &p.HasMore, "first_id": &p.FirstID, "last_id": &p.LastID}, func(d *pageDecoder) error {
-		p.Data = append(p.Data, *new(T))
-		return item(d, &p.Data[len(p.Data)-1])
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return endpoint[*listPage[T]]{path: path, cursorParam: "after_id", cursorField: "last_id", decode: decodeInto[listPage[T]], capItems: true}
 }
 
 // listBounded follows an id-cursor list endpoint (after_id = the last id)

@@ -63,22 +63,24 @@ type analyticsSource struct {
 	// order of group_by: key positions aFirstDim on.
 	dims    []string
 	filters adminapi.AnalyticsFilters
-	details string
-	names   *nameCache
+	// actor reports the person behind a user actor (email or name), with
+	// actor grouped: actor_details.
+	actor actorPolicy
+	names *nameCache
 }
 
-func newAnalyticsUsageSource(cfg UsageConfig, names *nameCache) *analyticsSource {
+func newAnalyticsUsageSource(cfg UsageConfig, actor actorPolicy, names *nameCache) *analyticsSource {
 	f := adminapi.AnalyticsFilters{APIKeyIDs: cfg.APIKeyIDs, WorkspaceIDs: cfg.WorkspaceIDs, Models: cfg.Models,
 		ServiceTiers: cfg.ServiceTiers, ContextWindows: cfg.ContextWindows, InferenceGeos: cfg.InferenceGeos}
-	return newAnalyticsSource("usage", false, cfg.Poll, cfg.BucketWidth, cfg.GroupBy, f, cfg.ActorDetails, names)
+	return newAnalyticsSource("usage", false, cfg.Poll, cfg.BucketWidth, cfg.GroupBy, f, actor, names)
 }
 
-func newAnalyticsCostSource(cfg CostConfig, names *nameCache) *analyticsSource {
-	return newAnalyticsSource("cost", true, cfg.Poll, cfg.BucketWidth, cfg.GroupBy, adminapi.AnalyticsFilters{}, cfg.ActorDetails, names)
+func newAnalyticsCostSource(cfg CostConfig, actor actorPolicy, names *nameCache) *analyticsSource {
+	return newAnalyticsSource("cost", true, cfg.Poll, cfg.BucketWidth, cfg.GroupBy, adminapi.AnalyticsFilters{}, actor, names)
 }
 
-func newAnalyticsSource(report string, cost bool, p PollConfig, width string, groupBy []string, f adminapi.AnalyticsFilters, details string, names *nameCache) *analyticsSource {
-	s := &analyticsSource{report: report, cost: cost, cfg: p, bucket: width, groupBy: groupBy, filters: f, details: details, names: names}
+func newAnalyticsSource(report string, cost bool, p PollConfig, width string, groupBy []string, f adminapi.AnalyticsFilters, actor actorPolicy, names *nameCache) *analyticsSource {
+	s := &analyticsSource{report: report, cost: cost, cfg: p, bucket: width, groupBy: groupBy, filters: f, actor: actor, names: names}
 	for _, d := range groupBy {
 		switch d {
 		case adminapi.DimWorkspaceID, adminapi.DimModel, adminapi.DimOrganizationID, adminapi.DimCostType, adminapi.DimTokenType:
@@ -94,8 +96,20 @@ func (s *analyticsSource) poll() PollConfig     { return s.cfg }
 func (s *analyticsSource) width() time.Duration { return adminapi.WidthDuration(s.bucket) }
 func (s *analyticsSource) keyFields() int       { return aFirstDim + len(s.dims) }
 
-func (s *analyticsSource) shape() []string {
-	shape := []string{s.report, sourceAnalytics, s.bucket, strings.Join(s.groupBy, ","), s.details}
+func (s *analyticsSource) shape() []string { return s.shapeWith(s.actor.shape()) }
+
+// otherShapes are the report's shapes under the other actor_details
+// options: their checkpoints hold the actors in another form.
+func (s *analyticsSource) otherShapes() [][]string {
+	var out [][]string
+	for _, o := range s.actor.otherOptions() {
+		out = append(out, s.shapeWith(o))
+	}
+	return out
+}
+
+func (s *analyticsSource) shapeWith(actor string) []string {
+	shape := []string{s.report, sourceAnalytics, s.bucket, strings.Join(s.groupBy, ","), actor}
 	for _, f := range [][]string{s.filters.APIKeyIDs, s.filters.WorkspaceIDs, s.filters.Models, s.filters.ServiceTiers,
 		s.filters.ContextWindows, s.filters.InferenceGeos} {
 		shape = append(shape, sortedJoin(f))
@@ -313,13 +327,13 @@ func (s *analyticsSource) value(g *adminapi.AnalyticsGroup, dim string) string {
 			return unattributed
 		}
 		v := a.Type + "\x1f" + a.ID()
-		if s.details != actorDrop && a.Type == adminapi.ActorUser {
+		if s.actor.option != actorDrop && a.Type == adminapi.ActorUser {
 			person := orEmpty(a.EmailAddress)
 			if person == "" {
 				person = orEmpty(a.Name)
 			}
 			if person != "" {
-				v += "\x1f" + personalData(s.details, person)
+				v += "\x1f" + s.actor.apply(person)
 			}
 		}
 		return v

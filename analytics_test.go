@@ -6,6 +6,7 @@ package anthropicusagereceiver
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,34 @@ func TestAnalyticsSourceGuarantee(t *testing.T) {
 				temporality, tokens, got.sum("anthropic.usage.tokens.corrections", nil), requests, adminapi.NanoCentsToDollars(amount),
 				got.sum("anthropic.cost.corrections", nil), len(perActor), next.refused, sim.Stats().Total, skipped)
 		})
+	}
+}
+
+// The person behind a user actor is reported as actor_details says: left
+// out, as is, or keyed-hashed; the actor's id and type always.
+func TestAnalyticsActorDetails(t *testing.T) {
+	email, name, id := "dana@example.com", "Dana", "user_01"
+	g := adminapi.AnalyticsGroup{Actor: &adminapi.Actor{Type: adminapi.ActorUser, UserID: &id, EmailAddress: &email, Name: &name}}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	for _, tc := range []struct {
+		option string
+		want   string
+	}{
+		{actorDrop, ""},
+		{actorKeep, email},
+		{actorHash, newActorPolicy(actorHash, configopaque.String(key)).apply(email)},
+	} {
+		s := newAnalyticsSource("usage", false, PollConfig{}, "1h", []string{"actor"}, adminapi.AnalyticsFilters{},
+			newActorPolicy(tc.option, configopaque.String(key)), nil)
+		k := s.key(&g, aTokens)
+		typ, rest, _ := strings.Cut(k[aFirstDim], "\x1f")
+		gotID, person, _ := strings.Cut(rest, "\x1f")
+		assert.Equal(t, adminapi.ActorUser, typ)
+		assert.Equal(t, id, gotID)
+		assert.Equal(t, tc.want, person, tc.option)
+		if tc.option == actorHash {
+			assert.Len(t, person, 32)
+			assert.NotContains(t, k[aFirstDim], email)
+		}
 	}
 }

@@ -48,21 +48,31 @@ var ccTokenTypes = [...]struct {
 
 const ccCostCents = 4 // position of the estimated cost among a model's counters
 
-// claudeCodeSource is the Claude Code analytics report.
+// claudeCodeSource is the Claude Code analytics report. Its actors are
+// people: they are reported as its actor policy says.
 type claudeCodeSource struct {
 	cfg   ClaudeCodeConfig
+	actor actorPolicy
 	names *nameCache
 }
 
-func newClaudeCodeSource(cfg ClaudeCodeConfig, names *nameCache) *claudeCodeSource {
-	return &claudeCodeSource{cfg: cfg, names: names}
+func newClaudeCodeSource(cfg ClaudeCodeConfig, actor actorPolicy, names *nameCache) *claudeCodeSource {
+	return &claudeCodeSource{cfg: cfg, actor: actor, names: names}
 }
 
 func (s *claudeCodeSource) name() string         { return "claude_code" }
 func (s *claudeCodeSource) poll() PollConfig     { return s.cfg.Poll }
 func (s *claudeCodeSource) width() time.Duration { return 24 * time.Hour }
 func (s *claudeCodeSource) keyFields() int       { return ccKeyFields }
-func (s *claudeCodeSource) shape() []string      { return []string{"claude_code", "1d", s.cfg.Actor} }
+func (s *claudeCodeSource) shape() []string      { return []string{"claude_code", "1d", s.actor.shape()} }
+
+func (s *claudeCodeSource) otherShapes() [][]string {
+	var out [][]string
+	for _, o := range s.actor.otherOptions() {
+		out = append(out, []string{"claude_code", "1d", o})
+	}
+	return out
+}
 
 // read reads the report one UTC day at a time (the endpoint serves a single
 // date per query): each day, whatever its number of pages, is one bucket,
@@ -107,7 +117,7 @@ func (s *claudeCodeSource) mapRecords(rows map[seriesKey]accounting.Counters, da
 			continue
 		}
 		var base seriesKey
-		base[ccActor], base[ccActorType], base[ccTerminal] = s.actorName(&r.Actor), r.Actor.Type, r.TerminalType
+		base[ccActor], base[ccActorType], base[ccTerminal] = s.actor.apply(actorName(&r.Actor)), r.Actor.Type, r.TerminalType
 		put := func(kind, sub string, vals ...int64) {
 			k := base
 			k[ccKind], k[ccSub] = kind, sub
@@ -141,12 +151,12 @@ func (s *claudeCodeSource) mapRecords(rows map[seriesKey]accounting.Counters, da
 	}
 }
 
-func (s *claudeCodeSource) actorName(a *adminapi.ClaudeCodeActor) string {
-	name := a.EmailAddress
-	if a.Type == "api_actor" || name == "" {
-		name = a.APIKeyName
+// actorName is the user's email, or the API key's name.
+func actorName(a *adminapi.ClaudeCodeActor) string {
+	if a.Type == "api_actor" || a.EmailAddress == "" {
+		return a.APIKeyName
 	}
-	return personalData(s.cfg.Actor, name)
+	return a.EmailAddress
 }
 
 // Claude Code metrics all belong to the organization's resource.

@@ -50,13 +50,13 @@ func TestClaudeCodeRecordsToSeries(t *testing.T) {
 			},
 		},
 		{
-			name:    "hashed actor, plain date, two records of one actor summed",
+			name:    "hashed actor (HMAC-SHA256 keyed with hash_key, 128 bits), plain date, two records of one actor summed",
 			actor:   actorHash,
 			records: []adminapi.ClaudeCodeRecord{record("2026-09-01", "ada@example.com", 2), record("2026-09-01", "ada@example.com", 1)},
 			want: map[seriesKey]accounting.Counters{
-				key(ccCore, "b5fc85e55755f9e0", ""):                   {3, 20},
-				key(ccTool, "b5fc85e55755f9e0", "edit_tool"):          {6, 2},
-				key(ccModel, "b5fc85e55755f9e0", "claude-sonnet-4-6"): {200, 40, 0, 0, 84},
+				key(ccCore, "e3e30b4d50224a4ba14084607085d072", ""):                   {3, 20},
+				key(ccTool, "e3e30b4d50224a4ba14084607085d072", "edit_tool"):          {6, 2},
+				key(ccModel, "e3e30b4d50224a4ba14084607085d072", "claude-sonnet-4-6"): {200, 40, 0, 0, 84},
 			},
 		},
 		{
@@ -76,7 +76,7 @@ func TestClaudeCodeRecordsToSeries(t *testing.T) {
 			cfg := NewDefaultClaudeCodeConfig()
 			cfg.Actor = tt.actor
 			rows, skipped := map[seriesKey]accounting.Counters{}, skipCounts{}
-			newClaudeCodeSource(cfg, nil).mapRecords(rows, day, tt.records, skipped)
+			newClaudeCodeSource(cfg, newActorPolicy(cfg.Actor, testHashKey), nil).mapRecords(rows, day, tt.records, skipped)
 			assert.Equal(t, tt.want, rows)
 			assertSkipped(t, tt.skipped, skipped)
 		})

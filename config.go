@@ -8,14 +8,18 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/anthropicusage/anthropicusagereceiver/internal/adminapi"
 	"github.com/anthropicusage/anthropicusagereceiver/internal/metadata"
@@ -45,6 +49,10 @@ type Config struct {
 
 	// AdminAPIKey is an Admin API key (sk-ant-admin…).
 	AdminAPIKey configopaque.String `mapstructure:"admin_api_key"`
+	// HashKey keys the HMAC that pseudonymizes personal data (a report's
+	// actor option "hash"): without the key, a guessed email cannot be
+	// hashed and compared.
+	HashKey configopaque.String `mapstructure:"hash_key"`
 	// Temporality of every emitted sum: cumulative (default) or delta.
 	Temporality Temporality `mapstructure:"temporality"`
 
@@ -149,7 +157,7 @@ const (
 type ClaudeCodeConfig struct {
 	Poll PollConfig `mapstructure:",squash"`
 	// Actor chooses how the user email or API key name is reported:
-	// keep (as is), hash (SHA-256, first 16 hex digits) or drop.
+	// keep (as is), hash (HMAC-SHA256 keyed with hash_key) or drop.
 	Actor string `mapstructure:"actor"`
 }
 
@@ -195,8 +203,12 @@ const (
 // Sentinel errors, each naming the setting that is wrong.
 var (
 	errMissingAdminKey = errors.New(`"admin_api_key" must be set to an Anthropic Admin API key`)
+	errKeyCharacters   = errors.New("contains whitespace or control characters (a trailing newline from a secret file?); it cannot be sent in a header")
+	errHashKey         = fmt.Errorf(`"hash_key" must be set, %d characters at least (e.g. openssl rand -hex 32), when an actor option is "hash"`, minHashKey)
 	errCollection      = errors.New(`"collection_interval" must be positive and "initial_delay" not negative`)
 	errEndpoint        = errors.New(`"endpoint" must be an https:// URL (http:// is accepted for loopback addresses only)`)
+	errTimeout         = errors.New(`"timeout" must be positive: a server that never answers would hold every report`)
+	errProxy           = errors.New(`"proxy_url" must be a loopback address when "endpoint" is plain http://: the admin key would cross it in clear text`)
 	errTemporality     = errors.New(`"temporality" must be "cumulative" or "delta"`)
 	errNoReport        = errors.New(`no report is enabled: set "usage.enabled", "cost.enabled", "claude_code.enabled" or "limits.enabled" to true`)
 	errActor           = errors.New(`"claude_code.actor" must be keep, hash or drop`)
@@ -220,16 +232,31 @@ var (
 )
 
 // Validate checks the configuration; every problem is reported at once.
+// Unknown keys fail earlier, in Unmarshal. Secrets are named, never shown.
 func (cfg *Config) Validate() error {
 	var errs []error
-	if cfg.AdminAPIKey == "" {
+	switch {
+	case cfg.AdminAPIKey == "":
 		errs = append(errs, errMissingAdminKey)
+	case hasSpaceOrControl(string(cfg.AdminAPIKey)):
+		errs = append(errs, fmt.Errorf(`"admin_api_key" %w`, errKeyCharacters))
+	}
+	switch {
+	case cfg.hashesActors() && len(cfg.HashKey) < minHashKey:
+		errs = append(errs, errHashKey)
+	case hasSpaceOrControl(string(cfg.HashKey)):
+		errs = append(errs, fmt.Errorf(`"hash_key" %w`, errKeyCharacters))
 	}
 	if cfg.CollectionInterval <= 0 || cfg.InitialDelay < 0 {
 		errs = append(errs, errCollection)
 	}
 	if err := validateEndpoint(cfg.ClientConfig.Endpoint); err != nil {
 		errs = append(errs, err)
+	} else if err := validateProxy(cfg.ClientConfig.Endpoint, cfg.ClientConfig.ProxyURL); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.ClientConfig.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("%w, not %s", errTimeout, cfg.ClientConfig.Timeout))
 	}
 	if cfg.Temporality != TemporalityCumulative && cfg.Temporality != TemporalityDelta {
 		errs = append(errs, fmt.Errorf("%w, not %q", errTemporality, cfg.Temporality))
@@ -267,10 +294,28 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// hashesActors reports whether an enabled report's actor option is hash:
+// hash_key is then required.
+func (cfg *Config) hashesActors() bool {
+	u, c := cfg.Usage, cfg.Cost
+	return cfg.ClaudeCode.Poll.Enabled && cfg.ClaudeCode.Actor == actorHash ||
+		u.Poll.Enabled && u.Source == sourceAnalytics && u.ActorDetails == actorHash ||
+		c.Poll.Enabled && c.Source == sourceAnalytics && c.ActorDetails == actorHash
+}
+
+// minHashKey is the shortest hash_key accepted: 128 bits of hex.
+const minHashKey = 32
+
+func hasSpaceOrControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0
+}
+
+// validateEndpoint: the endpoint as written is never shown, only redacted:
+// it may carry a password.
 func validateEndpoint(endpoint string) error {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: %q", errEndpoint, endpoint)
+	u, err := adminapi.ParseEndpoint(endpoint)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errEndpoint, err)
 	}
 	switch u.Scheme {
 	case "https":
@@ -280,7 +325,21 @@ func validateEndpoint(endpoint string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %q", errEndpoint, endpoint)
+	return fmt.Errorf("%w: %s", errEndpoint, adminapi.RedactedEndpoint(endpoint))
+}
+
+// validateProxy: a plain http:// endpoint is loopback only (validateEndpoint),
+// but a proxy would still carry its requests, the x-api-key header with
+// them, in clear text to wherever the proxy is. Through a proxy, an https://
+// endpoint is a CONNECT tunnel: the key stays inside TLS.
+func validateProxy(endpoint, proxy string) error {
+	if proxy == "" || !strings.HasPrefix(strings.ToLower(endpoint), "http://") {
+		return nil
+	}
+	if u, err := url.Parse(proxy); err == nil && isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", errProxy, adminapi.RedactedEndpoint(proxy))
 }
 
 func isLoopback(host string) bool {
@@ -509,4 +568,56 @@ func (u UsageConfig) filters() map[string][]string {
 	add("context_window", u.ContextWindows)
 	add("inference_geos", u.InferenceGeos)
 	return f
+}
+
+// Unmarshal decodes the receiver's configuration and fails on any key it
+// does not know, at any level, naming the key and its section. confmap alone
+// would not: confighttp.ClientConfig implements confmap.Unmarshaler, and
+// confmap decodes the siblings of a squashed Unmarshaler with unused keys
+// ignored, which here is every other setting of the receiver, with their
+// sections. The keys are first decoded strictly into strictConfigType, then
+// the configuration is decoded as usual.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(reflect.New(strictConfigType()).Interface()); err != nil {
+		return err
+	}
+	return conf.Unmarshal(cfg)
+}
+
+// strictConfigType is Config with every squashed confmap.Unmarshaler (at any
+// depth) replaced by a struct of its exported fields, which has no methods:
+// confmap then decodes it and its siblings as it decodes any struct, and
+// reports unused keys. Config itself is replaced too, so that its Unmarshal
+// is not called again.
+var strictConfigType = sync.OnceValue(func() reflect.Type { return strictType(reflect.TypeFor[Config](), true) })
+
+var unmarshalerType = reflect.TypeFor[confmap.Unmarshaler]()
+
+// strictType is t with the squashed Unmarshalers of its struct fields turned
+// into plain structs (and t itself, when plain), or t unchanged when it has
+// none: it keeps its methods then, such as the Unmarshaler of a named
+// section (which is strict on its own) or a text unmarshaler.
+func strictType(t reflect.Type, plain bool) reflect.Type {
+	if t.Kind() != reflect.Struct {
+		return t
+	}
+	changed := plain && reflect.PointerTo(t).Implements(unmarshalerType)
+	fields := make([]reflect.StructField, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue // confmap never decodes into it
+		}
+		squashed := slices.Contains(strings.Split(f.Tag.Get("mapstructure"), ",")[1:], "squash")
+		if squashed || !reflect.PointerTo(f.Type).Implements(unmarshalerType) {
+			if st := strictType(f.Type, squashed); st != f.Type {
+				f.Type, changed = st, true
+			}
+		}
+		fields = append(fields, f)
+	}
+	if !changed {
+		return t
+	}
+	return reflect.StructOf(fields)
 }

@@ -5,12 +5,14 @@ package anthropicusagereceiver
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -83,6 +85,7 @@ func TestLoadConfig(t *testing.T) {
 		Poll:  PollConfig{Enabled: true, Interval: 2 * time.Hour, Lookback: 72 * time.Hour, RevisionWindow: 26 * time.Hour}.withLifecycle(),
 		Actor: "hash",
 	}, cfg.ClaudeCode)
+	assert.Equal(t, configopaque.String("0123456789abcdef0123456789abcdef"), cfg.HashKey)
 	assert.False(t, cfg.Names.Enabled)
 }
 
@@ -102,7 +105,7 @@ func TestAnalyticsConfig(t *testing.T) {
 	assert.Equal(t, "hash", cfg.Usage.ActorDetails)
 	assert.Equal(t, 720*time.Hour, cfg.Usage.Poll.Audit.Window)
 	assert.Equal(t, "1h", cfg.Cost.BucketWidth)
-	src := newAnalyticsCostSource(cfg.Cost, nil)
+	src := newAnalyticsCostSource(cfg.Cost, newActorPolicy(cfg.Cost.ActorDetails, cfg.HashKey), nil)
 	assert.Equal(t, []string{"api_key_id", "actor", "product"}, src.dims, "workspace and model are the resource's, the fan-out is the kind")
 }
 
@@ -134,11 +137,23 @@ func TestConfigValidationErrors(t *testing.T) {
 		{name: "bad_analytics", errs: []error{errGroupBy, errActorDetails, errAnalyticsRange, errAuditWindow},
 			msgs: []string{`"usage.group_by"`, "8 dimensions", "rbac_group_id and claude_tag_user_id", `"usage.actor_details"`, `"email"`,
 				`"usage.lookback"`, `"usage.revision_window"`, `"usage.audit.window"`, `"cost.bucket_width" must be 1d with the legacy source`}},
+		{name: "key_with_newline", errs: []error{errKeyCharacters}, msgs: []string{`"admin_api_key"`}},
+		{name: "hash_without_key", errs: []error{errHashKey}, msgs: []string{`"hash_key"`}},
+		{name: "hash_key_short", errs: []error{errHashKey}, msgs: []string{`"hash_key"`}},
+		{name: "hash_key_with_newline", errs: []error{errKeyCharacters}, msgs: []string{`"hash_key"`}},
+		{name: "timeout_zero", errs: []error{errTimeout}, msgs: []string{`"timeout"`}},
+		{name: "proxy_in_clear", errs: []error{errProxy}, msgs: []string{`"proxy_url"`, "http://10.0.0.5:3128"}},
+		{name: "endpoint_query", errs: []error{errEndpoint}, msgs: []string{"query"}},
+		{name: "endpoint_fragment", errs: []error{errEndpoint}, msgs: []string{"fragment"}},
+		{name: "endpoint_password", errs: []error{errEndpoint}, msgs: []string{"user information", "https://api.anthropic.com"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := confmap.Validate(loadConfig(t, tt.name))
 			require.Error(t, err)
+			for _, secret := range []string{"sk-ant-admin01-example", "s3cret", "0123456789abcdef", "p4ssw0rd", "pr0xyp4ss"} {
+				assert.NotContains(t, err.Error(), secret, "a secret is named, never shown")
+			}
 			for _, want := range tt.errs {
 				assert.ErrorIs(t, err, want)
 			}
@@ -149,6 +164,30 @@ func TestConfigValidationErrors(t *testing.T) {
 	}
 }
 
+// A proxy carries the key in clear text only for a plain http:// endpoint:
+// an https:// one goes through a CONNECT tunnel.
+func TestProxyRule(t *testing.T) {
+	for _, tt := range []struct {
+		endpoint, proxy string
+		ok              bool
+	}{
+		{"https://api.anthropic.com", "http://proxy.corp:3128", true},
+		{"https://api.anthropic.com", "", true},
+		{"http://127.0.0.1:8089", "", true},
+		{"http://127.0.0.1:8089", "http://localhost:3128", true},
+		{"http://127.0.0.1:8089", "http://10.0.0.5:3128", false},
+		{"http://localhost:8089", "socks5://proxy.corp:1080", false},
+		{"HTTP://localhost:8089", "https://proxy.corp", false},
+	} {
+		err := validateProxy(tt.endpoint, tt.proxy)
+		if tt.ok {
+			assert.NoError(t, err, "%s via %s", tt.endpoint, tt.proxy)
+		} else {
+			assert.ErrorIs(t, err, errProxy, "%s via %s", tt.endpoint, tt.proxy)
+		}
+	}
+}
+
 func TestLoopbackEndpoints(t *testing.T) {
 	for _, ok := range []string{"https://api.anthropic.com", "http://localhost:8089", "http://127.0.0.1:1", "http://[::1]:8089", "https://proxy.internal/anthropic"} {
 		assert.NoError(t, validateEndpoint(ok), ok)
@@ -156,4 +195,58 @@ func TestLoopbackEndpoints(t *testing.T) {
 	for _, bad := range []string{"", "api.anthropic.com", "http://10.0.0.1", "http://api.anthropic.com", "ws://localhost"} {
 		assert.ErrorIs(t, validateEndpoint(bad), errEndpoint, bad)
 	}
+}
+
+// Item 12: an unknown key fails, with its name and its section, in every
+// section of the configuration; a known key of the same section passes.
+func TestUnknownKeysAreRefused(t *testing.T) {
+	tests := []struct {
+		section []string // where the key goes; nil: the top level
+		known   map[string]any
+	}{
+		{nil, map[string]any{"initial_delay": "5s"}},
+		{[]string{"usage"}, map[string]any{"revision_window": "5m"}},
+		{[]string{"cost"}, map[string]any{"lookback": "24h"}},
+		{[]string{"claude_code"}, map[string]any{"actor": "drop"}},
+		{[]string{"names"}, map[string]any{"interval": "2h"}},
+		{[]string{"rate_limit"}, map[string]any{"burst": 3}},
+		{[]string{"retry_on_failure"}, map[string]any{"max_interval": "10s"}},
+		{[]string{"tls"}, map[string]any{"insecure_skip_verify": false}},
+		{[]string{"keepalive"}, map[string]any{"idle_conn_timeout": "30s"}},
+		{[]string{"metrics"}, map[string]any{"anthropic.cost": map[string]any{"enabled": true}}},
+		{[]string{"metrics", "anthropic.usage.tokens"}, map[string]any{"enabled": true}},
+		{[]string{"resource_attributes"}, map[string]any{"anthropic.workspace.name": map[string]any{"enabled": true}}},
+		{[]string{"resource_attributes", "anthropic.workspace.id"}, map[string]any{"enabled": true}},
+	}
+	conf := func(section []string, keys map[string]any) *confmap.Conf {
+		top := map[string]any{"admin_api_key": "sk-ant-admin01-example"}
+		m := top
+		for _, s := range section {
+			next := map[string]any{}
+			m[s] = next
+			m = next
+		}
+		for k, v := range keys {
+			m[k] = v
+		}
+		return confmap.NewFromStringMap(top)
+	}
+	for _, tt := range tests {
+		name := strings.Join(tt.section, "::")
+		t.Run("section="+name, func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig().(*Config)
+			require.NoError(t, conf(tt.section, tt.known).Unmarshal(cfg), "a known key")
+			require.NoError(t, confmap.Validate(cfg))
+
+			cfg = NewFactory().CreateDefaultConfig().(*Config)
+			err := conf(tt.section, map[string]any{"misspelt_key": "5m"}).Unmarshal(cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "misspelt_key")
+			assert.Contains(t, err.Error(), "has invalid keys")
+			assert.Contains(t, err.Error(), "'"+strings.Join(tt.section, "."), "the section is named")
+		})
+	}
+	// Headers are a map of any names.
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	require.NoError(t, conf([]string{"headers"}, map[string]any{"X-Anything": "v"}).Unmarshal(cfg))
 }

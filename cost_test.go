@@ -197,6 +197,7 @@ func TestCostAndClaudeCodeGolden(t *testing.T) {
 		{name: "claude code hashed actor", golden: "claude_code_hashed.yaml", mod: func(c *Config) {
 			c.ClaudeCode.Poll.Enabled = true
 			c.ClaudeCode.Actor = actorHash
+			c.HashKey = testHashKey
 		}},
 		{name: "claude code dropped actor", golden: "claude_code_dropped.yaml", mod: func(c *Config) {
 			c.ClaudeCode.Poll.Enabled = true

@@ -43,6 +43,9 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files under te
 // after the fixture's last one.
 var fixedNow = time.Date(2026, 9, 1, 10, 2, 30, 0, time.UTC)
 
+// testHashKey is the hash_key of the tests that hash actors.
+const testHashKey = "0123456789abcdef0123456789abcdef"
+
 func testConfig(endpoint string) *Config {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.ClientConfig.Endpoint = endpoint

@@ -4,7 +4,9 @@
 package anthropicusagereceiver // import "github.com/anthropicusage/anthropicusagereceiver"
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,19 +24,67 @@ const defaultWorkspaceName = "Default Workspace"
 // organization. It is refreshed in the background: a failed or slow lookup
 // never delays metrics, which keep their ids and get their names back on the
 // next successful refresh. Names of archived workspaces and inactive keys
-// are kept, because their usage history still refers to them.
+// stay, because the lookups list them. An id a lookup stopped listing (deleted
+// since) keeps its name for forgetAfter successful refreshes, then is
+// forgotten: ids that come and go must not grow the cache without end. Each
+// kind holds at most adminapi.MaxNames names.
 type nameCache struct {
 	mu         sync.RWMutex
-	workspaces map[string]string
-	apiKeys    map[string]string
+	workspaces names
+	apiKeys    names
 	org        adminapi.Organization
 	first      chan struct{} // closed once the first refresh is over
 	firstOnce  sync.Once
 }
 
-func newNameCache() *nameCache {
-	return &nameCache{workspaces: map[string]string{}, apiKeys: map[string]string{}, first: make(chan struct{})}
+// forgetAfter is how many successful refreshes in a row may not list an id
+// before its name is forgotten.
+const forgetAfter = 3
+
+// names maps ids to names, with the refresh that last listed each.
+type names struct {
+	byID    map[string]namedID
+	refresh int // successful refreshes so far
 }
+
+type namedID struct {
+	name string
+	seen int // the refresh that last listed the id
+}
+
+func newNameCache() *nameCache {
+	return &nameCache{workspaces: names{byID: map[string]namedID{}}, apiKeys: names{byID: map[string]namedID{}}, first: make(chan struct{})}
+}
+
+// updateNames takes a successful lookup's listing: listed ids get their name,
+// ids not listed for forgetAfter refreshes go, and the least recently listed
+// go first when more than adminapi.MaxNames remain.
+func updateNames[T any](n *names, listed []T, idName func(T) (string, string)) {
+	n.refresh++
+	for _, l := range listed {
+		id, name := idName(l)
+		n.byID[id] = namedID{name: name, seen: n.refresh}
+	}
+	for id, e := range n.byID {
+		if n.refresh-e.seen >= forgetAfter {
+			delete(n.byID, id)
+		}
+	}
+	if over := len(n.byID) - adminapi.MaxNames; over > 0 {
+		stale := make([]string, 0, len(n.byID))
+		for id, e := range n.byID {
+			if e.seen < n.refresh {
+				stale = append(stale, id)
+			}
+		}
+		slices.SortFunc(stale, func(a, b string) int { return cmp.Compare(n.byID[a].seen, n.byID[b].seen) })
+		for _, id := range stale[:min(over, len(stale))] {
+			delete(n.byID, id)
+		}
+	}
+}
+
+func (n *names) name(id string) string { return n.byID[id].name }
 
 // awaitFirst waits, at most d, for the first refresh to be over.
 func (n *nameCache) awaitFirst(ctx context.Context, d time.Duration) {
@@ -47,7 +97,7 @@ func (n *nameCache) awaitFirst(ctx context.Context, d time.Duration) {
 	}
 }
 
-// refresh reads the three lookups; each one that succeeds replaces its part
+// refresh reads the three lookups; each one that succeeds updates its part
 // of the cache, so one failing endpoint does not hide the others' names.
 func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger *zap.Logger) {
 	if ctx.Err() != nil {
@@ -55,14 +105,14 @@ func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger
 	}
 	if ws, err := client.ListWorkspaces(ctx); err == nil {
 		n.mu.Lock()
-		n.workspaces = mergeNames(n.workspaces, ws, func(w adminapi.Workspace) (string, string) { return w.ID, w.Name })
+		updateNames(&n.workspaces, ws, func(w adminapi.Workspace) (string, string) { return w.ID, w.Name })
 		n.mu.Unlock()
 	} else {
 		logger.Warn("Workspace names not refreshed; ids are still emitted", zap.Error(err))
 	}
 	if keys, err := client.ListAPIKeys(ctx); err == nil {
 		n.mu.Lock()
-		n.apiKeys = mergeNames(n.apiKeys, keys, func(k adminapi.APIKey) (string, string) { return k.ID, k.Name })
+		updateNames(&n.apiKeys, keys, func(k adminapi.APIKey) (string, string) { return k.ID, k.Name })
 		n.mu.Unlock()
 	} else {
 		logger.Warn("API key names not refreshed; ids are still emitted", zap.Error(err))
@@ -74,23 +124,6 @@ func (n *nameCache) refresh(ctx context.Context, client *adminapi.Client, logger
 	} else {
 		logger.Warn("Organization not refreshed", zap.Error(err))
 	}
-}
-
-// mergeNames is the new id-to-name map of a lookup; an id the lookup no
-// longer lists (deleted since) keeps its last known name, because usage
-// history still refers to it.
-func mergeNames[T any](old map[string]string, items []T, idName func(T) (string, string)) map[string]string {
-	m := make(map[string]string, len(items))
-	for _, it := range items {
-		id, name := idName(it)
-		m[id] = name
-	}
-	for id, name := range old {
-		if _, ok := m[id]; !ok {
-			m[id] = name
-		}
-	}
-	return m
 }
 
 // namesFirstLookup bounds how long the first scrape waits for names.
@@ -118,7 +151,7 @@ func (n *nameCache) apiKeyName(id string) string {
 	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return n.apiKeys[id]
+	return n.apiKeys.name(id)
 }
 
 // setResource adds the organization and the workspace name to a resource.
@@ -138,7 +171,7 @@ func (n *nameCache) setResource(rb *metadata.ResourceBuilder, workspaceID string
 	case workspaceID == "":
 	case workspaceID == defaultWorkspace:
 		rb.SetAnthropicWorkspaceName(defaultWorkspaceName)
-	case n.workspaces[workspaceID] != "":
-		rb.SetAnthropicWorkspaceName(n.workspaces[workspaceID])
+	case n.workspaces.name(workspaceID) != "":
+		rb.SetAnthropicWorkspaceName(n.workspaces.name(workspaceID))
 	}
 }

@@ -5,6 +5,7 @@ package anthropicusagereceiver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -142,4 +143,51 @@ func TestNamesDisabledSendsNoLookup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, api.lookups.Load())
 	assert.Nil(t, r.names)
+}
+
+// Item 5: an id the lookups stopped listing keeps its name for a few
+// refreshes, then is forgotten; rotating ids do not grow the cache, and it
+// holds at most adminapi.MaxNames names of a kind.
+func TestNameCacheForgetsAndIsBounded(t *testing.T) {
+	var refreshes atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case adminapi.PathWorkspaces:
+			n := refreshes.Add(1)
+			fmt.Fprintf(w, `{"data":[{"id":"wrkspc_kept","name":"Kept"},{"id":"wrkspc_%d","name":"Rotating %d"}],"has_more":false}`, n, n)
+		case adminapi.PathAPIKeys:
+			_, _ = w.Write([]byte(`{"data":[],"has_more":false}`))
+		default:
+			_, _ = w.Write([]byte(`{"id":"org","name":"Org"}`))
+		}
+	}))
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Names.Enabled = true
+	r := startReceiver(t, cfg, func() time.Time { return fixedNow })
+	for range 100 {
+		r.names.refresh(context.Background(), r.client, r.logger)
+	}
+	assert.Equal(t, map[string]namedID{
+		"wrkspc_kept": {name: "Kept", seen: 100},
+		"wrkspc_98":   {name: "Rotating 98", seen: 98},
+		"wrkspc_99":   {name: "Rotating 99", seen: 99},
+		"wrkspc_100":  {name: "Rotating 100", seen: 100},
+	}, r.names.workspaces.byID, "an id not listed by the last forgetAfter refreshes is forgotten")
+
+	// More ids than MaxNames: the least recently listed go first.
+	n := names{byID: map[string]namedID{}}
+	batch := func(prefix string) []adminapi.Workspace {
+		out := make([]adminapi.Workspace, adminapi.MaxNames)
+		for i := range out {
+			out[i] = adminapi.Workspace{ID: fmt.Sprintf("%s%d", prefix, i), Name: "n"}
+		}
+		return out
+	}
+	idName := func(w adminapi.Workspace) (string, string) { return w.ID, w.Name }
+	updateNames(&n, batch("a"), idName)
+	updateNames(&n, batch("b"), idName)
+	assert.Len(t, n.byID, adminapi.MaxNames)
+	assert.Equal(t, "n", n.name("b0"))
+	assert.Empty(t, n.name("a0"))
 }

@@ -149,18 +149,18 @@ func (r *anthropicReceiver) sources() []source {
 	var out []source
 	switch u := r.cfg.Usage; {
 	case u.Poll.Enabled && u.Source == sourceAnalytics:
-		out = append(out, newAnalyticsUsageSource(u, r.names))
+		out = append(out, newAnalyticsUsageSource(u, newActorPolicy(u.ActorDetails, r.cfg.HashKey), r.names))
 	case u.Poll.Enabled:
 		out = append(out, newUsageSource(u, r.names))
 	}
 	switch c := r.cfg.Cost; {
 	case c.Poll.Enabled && c.Source == sourceAnalytics:
-		out = append(out, newAnalyticsCostSource(c, r.names))
+		out = append(out, newAnalyticsCostSource(c, newActorPolicy(c.ActorDetails, r.cfg.HashKey), r.names))
 	case c.Poll.Enabled:
 		out = append(out, newCostSource(c, r.names))
 	}
 	if c := r.cfg.ClaudeCode; c.Poll.Enabled {
-		out = append(out, newClaudeCodeSource(c, r.names))
+		out = append(out, newClaudeCodeSource(c, newActorPolicy(c.Actor, r.cfg.HashKey), r.names))
 	}
 	return out
 }
@@ -350,7 +350,7 @@ func userAgent(set receiver.Settings) string {
 
 func (r *anthropicReceiver) logStart() {
 	fields := []zap.Field{
-		zap.String("endpoint", r.cfg.ClientConfig.Endpoint),
+		zap.String("endpoint", adminapi.RedactedEndpoint(r.cfg.ClientConfig.Endpoint)),
 		zap.String("temporality", string(r.cfg.Temporality)),
 	}
 	for _, rep := range r.reports {

@@ -106,6 +106,11 @@ func newReport(ctx context.Context, r *anthropicReceiver, src source, now time.T
 		if err := rep.restore(ctx, cfg, now); err != nil {
 			return nil, fmt.Errorf("%s report: %w", rep.name, err)
 		}
+		if ps, ok := src.(personalSource); ok {
+			if err := rep.forgetOtherOptions(ctx, ps); err != nil {
+				return nil, fmt.Errorf("%s report: deleting the checkpoints of the other actor options: %w", rep.name, err)
+			}
+		}
 	}
 	rep.health.watermark.Store(rep.stream.Watermark().UnixNano())
 	return rep, nil

@@ -49,9 +49,9 @@ type Settings struct {
 func (s *Settings) validate() (*url.URL, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	base, err := url.Parse(strings.TrimRight(s.Endpoint, "/"))
-	if err != nil || base.Scheme == "" || base.Host == "" {
-		bad("Endpoint %q is not an absolute URL", s.Endpoint)
+	base, err := ParseEndpoint(s.Endpoint)
+	if err != nil {
+		bad("Endpoint: %w", err)
 	}
 	if s.AdminKey == "" {
 		bad("AdminKey is empty")
@@ -78,6 +78,35 @@ func (s *Settings) validate() (*url.URL, error) {
 		return nil, fmt.Errorf("adminapi settings: %w", errors.Join(errs...))
 	}
 	return base, nil
+}
+
+// ParseEndpoint reads the base URL every path is appended to: absolute,
+// without user information, query or fragment. An error never shows the
+// endpoint as written: it may carry a password.
+func ParseEndpoint(endpoint string) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
+		return nil, errors.New("not an absolute URL")
+	case u.User != nil:
+		return nil, fmt.Errorf("%s carries user information; the admin key is the only credential", RedactedEndpoint(endpoint))
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(endpoint, "#"):
+		return nil, fmt.Errorf("%s has a query or a fragment, which would end up inside every request's path", RedactedEndpoint(endpoint))
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// RedactedEndpoint is an endpoint as it may be logged: scheme, host and
+// path, without user information, query or fragment.
+func RedactedEndpoint(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return "(not a URL)"
+	}
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return r.String()
 }
 
 // CheckRetry reports retry settings the client's backoff cannot use, by
@@ -126,33 +155,44 @@ type Client struct {
 	limitCaps   map[string]int // per endpoint: a smaller limit after a page outgrew the cap
 }
 
+// maxRedirects bounds the redirects one request follows.
+const maxRedirects = 5
+
 // New wraps an HTTP client built from confighttp. It installs a redirect
-// policy that never sends the admin key to another host or scheme.
+// policy that never sends the admin key to another host or scheme, stops a
+// redirect loop, and makes every hop wait for the rate limit like any other
+// request.
 func New(hc *http.Client, s Settings) (*Client, error) {
 	base, err := s.validate()
 	if err != nil {
 		return nil, err
 	}
-	c := *hc
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		// net/http forwards custom headers such as x-api-key on redirects;
-		// only Authorization and cookies are dropped for other hosts.
-		if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
-			return &redirectError{fmt.Errorf("refusing a redirect to %s://%s: the admin key is only sent to the configured endpoint", req.URL.Scheme, req.URL.Host)}
-		}
-		if len(via) >= 5 {
-			return errors.New("stopped after 5 redirects")
-		}
-		return nil
-	}
-	return &Client{
-		http:      &c,
+	c := &Client{
 		base:      base,
 		settings:  s,
 		clock:     realClock{},
 		limiter:   rate.NewLimiter(rate.Limit(float64(s.RequestsPerMinute)/60), s.Burst),
 		limitCaps: map[string]int{},
-	}, nil
+	}
+	h := *hc
+	h.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		// net/http forwards custom headers such as x-api-key on redirects;
+		// only Authorization and cookies are dropped for other hosts.
+		if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
+			return &redirectError{fmt.Errorf("refusing a redirect to %s://%s: the admin key is only sent to the configured endpoint", req.URL.Scheme, req.URL.Host)}
+		}
+		for _, v := range via {
+			if v.URL.String() == req.URL.String() {
+				return &redirectError{errors.New("a redirect loop")}
+			}
+		}
+		if len(via) >= maxRedirects {
+			return &redirectError{fmt.Errorf("stopped after %d redirects", maxRedirects)}
+		}
+		return c.waitTurn(req.Context())
+	}
+	c.http = &h
+	return c, nil
 }
 
 func (c *Client) limitCap(path string) int {
@@ -161,9 +201,14 @@ func (c *Client) limitCap(path string) int {
 	return c.limitCaps[path]
 }
 
+// setLimitCap sets the endpoint's reduced limit; 0 is none.
 func (c *Client) setLimitCap(path string, limit int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if limit == 0 {
+		delete(c.limitCaps, path)
+		return
+	}
 	c.limitCaps[path] = limit
 }
 
@@ -178,7 +223,10 @@ func decodeJSON(out any) decodeFunc {
 		if err := dec.Decode(out); err != nil {
 			return err
 		}
-		return expectEOF(dec)
+		if err := expectEOF(dec); err != nil {
+			return err
+		}
+		return bodyOf(r).check(out)
 	}
 }
 
@@ -249,24 +297,39 @@ func (c *Client) get(ctx context.Context, path string, params url.Values, decode
 	}
 }
 
-// retryable: the statuses the API documents as transient, and transport
-// failures (connection reset, a body cut short), since every request is an
-// idempotent GET.
+// retryable: the statuses the API documents as transient, and failures of
+// the transport (no answer, a body cut short or reset while read), since
+// every request is an idempotent GET. A body read whole that the client
+// cannot take (malformed, past its bounds, a value that does not parse)
+// would come back the same: it is not asked for again.
 func retryable(err error) bool {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return Retryable(ae.StatusCode)
 	}
-	if errors.Is(err, ErrBodyTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
+	var de *decodeError
+	if errors.As(err, &de) {
+		return de.transport
+	}
 	var redirect *redirectError
-	var shape *shapeError
-	return !errors.As(err, &se) && !errors.As(err, &te) && !errors.As(err, &redirect) && !errors.As(err, &shape)
+	return !errors.As(err, &redirect)
 }
 
+// decodeError is a 2xx answer that could not be decoded; transport: because
+// the body did not arrive whole.
+type decodeError struct {
+	err       error
+	transport bool
+}
+
+func (e *decodeError) Error() string { return e.err.Error() }
+func (e *decodeError) Unwrap() error { return e.err }
+
+// redirectError is a redirect the client does not follow: to another host,
+// in a loop, or one too many. Asking again would be answered the same way.
 type redirectError struct{ err error }
 
 func (e *redirectError) Error() string { return e.err.Error() }
@@ -304,7 +367,7 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 	start := time.Now()
 	status, errType, reqID := 0, "", ""
 	defer func() {
-		err = c.redact(err)
+		err = c.clean(err)
 		if o := c.settings.Observer; o != nil {
 			o.Request(path, status, errType, time.Since(start))
 		}
@@ -321,34 +384,38 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 	if err != nil {
 		var re *redirectError
 		if errors.As(err, &re) {
-			errType = "redirect_refused"
+			errType = ErrorTypeRedirect
 			return fmt.Errorf("%s: %w", path, re)
 		}
-		errType = "transport"
+		errType = ErrorTypeTransport
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
-	reqID = resp.Header.Get("request-id")
+	reqID = cleanText(resp.Header.Get("request-id"), c.settings.AdminKey, maxServerText)
 	c.server.observe(resp.Header)
-	body := http.MaxBytesReader(nil, resp.Body, c.settings.MaxResponseBytes)
+	capped := http.MaxBytesReader(nil, resp.Body, c.settings.MaxResponseBytes)
 	if status < 200 || status > 299 {
 		ae := &APIError{Endpoint: path, StatusCode: status, RequestID: reqID, RetryAfter: retryAfter(resp.Header)}
 		var env errorEnvelope
-		if json.NewDecoder(io.LimitReader(body, 64<<10)).Decode(&env) == nil {
-			ae.Type, ae.Message, ae.Code = env.Error.Type, env.Error.Message, env.Error.Details.ErrorCode
+		if json.NewDecoder(io.LimitReader(capped, 64<<10)).Decode(&env) == nil {
+			ae.Type = cleanText(env.Error.Type, c.settings.AdminKey, maxServerText)
+			ae.Message = cleanText(env.Error.Message, c.settings.AdminKey, maxServerText)
+			ae.Code = cleanText(env.Error.Details.ErrorCode, c.settings.AdminKey, maxServerText)
 			if ae.RequestID == "" && env.RequestID != nil {
-				ae.RequestID = *env.RequestID
+				ae.RequestID = cleanText(*env.RequestID, c.settings.AdminKey, maxServerText)
 			}
 		}
+		errType = ErrorTypeOf(ae.Type)
 		if ae.Type == "" {
 			ae.Type = http.StatusText(status)
 		}
-		errType, reqID = ae.Type, ae.RequestID
+		reqID = ae.RequestID
 		return ae
 	}
-	if err := decode(body); err != nil {
-		errType = "decode"
+	b := newBody(capped, c.settings.AdminKey, DecodedPerResponseByte*c.settings.MaxResponseBytes, 0)
+	if err := decode(b); err != nil {
+		errType = ErrorTypeDecode
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
@@ -356,24 +423,34 @@ func (c *Client) once(ctx context.Context, path, rawURL string, decode decodeFun
 		case errors.Is(err, io.EOF):
 			err = io.ErrUnexpectedEOF
 		}
-		return fmt.Errorf("%s: decoding the response: %w", path, err)
+		cut := b.readErr != nil || errors.Is(err, io.ErrUnexpectedEOF)
+		return fmt.Errorf("%s: decoding the response: %w", path, &decodeError{err: err, transport: cut})
 	}
 	return nil
 }
 
-// redact removes the admin key from anything a server might echo back.
-func (c *Client) redact(err error) error {
-	if err == nil || !strings.Contains(err.Error(), c.settings.AdminKey) {
-		return err
+// clean makes an error fit to be logged and returned: a server can put
+// anything in it (an echoed header, a value it could not parse), so the
+// admin key is taken out and its length bounded. Its chain is kept for
+// errors.Is and errors.As.
+func (c *Client) clean(err error) error {
+	if err == nil {
+		return nil
 	}
-	var ae *APIError
-	if errors.As(err, &ae) {
-		cp := *ae
-		cp.Message = strings.ReplaceAll(cp.Message, c.settings.AdminKey, "[REDACTED]")
-		return &cp
+	msg := err.Error()
+	if cleaned := cleanText(msg, c.settings.AdminKey, maxErrorText); cleaned != msg {
+		return &cleanError{msg: cleaned, err: err}
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), c.settings.AdminKey, "[REDACTED]"))
+	return err
 }
+
+type cleanError struct {
+	msg string
+	err error
+}
+
+func (e *cleanError) Error() string { return e.msg }
+func (e *cleanError) Unwrap() error { return e.err }
 
 // maxRetryAfter bounds the wait a retry-after can impose: a 429 pauses every
 // report, and an absurd value must not stop the receiver for longer.

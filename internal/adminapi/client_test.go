@@ -452,12 +452,15 @@ func TestReportPageDecoding(t *testing.T) {
 		{"data null", `{"data":null}`, 0, false, "expected"},
 		{"not an object", `[]`, 0, false, "expected"},
 		{"data after the page", `{"data":[]} {}`, 0, false, "data after the JSON value"},
-		{"bucket of the wrong type", `{"data":[1]}`, 0, false, "cannot unmarshal"},
+		{"bucket of the wrong type", `{"data":[1]}`, 0, false, "expected"},
+		{"row of the wrong type", `{"data":[{"results":[1]}]}`, 0, false, "cannot unmarshal"},
+		{"results twice", `{"data":[{"results":[],"RESULTS":[]}]}`, 0, false, `"results" appears twice`},
+		{"results null", `{"data":[{"results":null}],"has_more":false}`, 1, false, ""},
 		{"cut short", `{"data":[{"results":[`, 0, false, "EOF"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := decodeReportPage[UsageResult](strings.NewReader(tt.body))
+			p, err := decodeInto[Page[UsageResult]](strings.NewReader(tt.body))
 			if tt.err != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.err)
@@ -718,7 +721,8 @@ func TestBodyCap(t *testing.T) {
 	c, w, _ := newTestClient(t, srv.URL, func(s *Settings) { s.MaxResponseBytes = 2048 })
 	_, err := drain(t, c.UsageReport(context.Background(), usageQuery()))
 	require.ErrorIs(t, err, ErrBodyTooLarge)
-	assert.Equal(t, int32(8), n.Load(), "limit 168, halved down to 1, then the report fails")
+	assert.Contains(t, err.Error(), "a page of 10 buckets is still over it; raise max_response_bytes")
+	assert.Equal(t, int32(5), n.Load(), "limit 168, halved down to 10 (168/16), then the report fails")
 	assert.Empty(t, w.slept(), "a body over the cap is not retried")
 
 	// The Claude Code report and the lists do not shrink their pages.

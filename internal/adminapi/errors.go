@@ -7,13 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // APIError is an error answer of the Admin API: the HTTP status, the
 // envelope's error.type and message, and the request id Anthropic support
-// asks for. It never carries the admin key.
+// asks for. Its strings are the server's, cleaned (cleanText): never the
+// admin key, never longer than maxServerText.
 type APIError struct {
 	Endpoint   string
 	StatusCode int
@@ -81,3 +85,70 @@ var ErrBodyTooLarge = errors.New("response body exceeds max_response_bytes")
 // ErrPagination is returned when the API's pagination cannot be trusted: a
 // cursor that repeats, has_more without a cursor, or more pages than allowed.
 var ErrPagination = errors.New("pagination")
+
+// The error types of the receiver's telemetry and logs: the API's
+// documented error.type values, "other" for any other a server sends, and
+// what fails on the client's side. A server's own string never becomes a
+// telemetry attribute: it could be anything, of any length.
+const (
+	ErrorTypeOther     = "other"
+	ErrorTypeTransport = "transport"        // no answer: connection, TLS, timeout
+	ErrorTypeDecode    = "decode"           // a 2xx answer the client cannot take
+	ErrorTypeRedirect  = "redirect_refused" // to another host, a loop, too many
+)
+
+// documentedErrorTypes are the error.type values of the API's errors page.
+var documentedErrorTypes = []string{
+	"invalid_request_error", "authentication_error", "billing_error", "permission_error", "not_found_error",
+	"conflict_error", "request_too_large", "rate_limit_error", "api_error", "timeout_error", "overloaded_error",
+}
+
+// ErrorTypeOf is the error type to report for a server's error.type.
+func ErrorTypeOf(serverType string) string {
+	if slices.Contains(documentedErrorTypes, serverType) {
+		return serverType
+	}
+	return ErrorTypeOther
+}
+
+// Bounds of what a server chose when it is shown: a string of its own (an
+// error's type, message or request id), and a whole error that may quote
+// the server (a value that did not parse).
+const (
+	maxServerText = 256
+	maxErrorText  = 1024
+)
+
+// cleanText is s as it may be shown: the admin key replaced, control
+// characters and invalid UTF-8 replaced (a log line stays one line), at
+// most max bytes. The key goes first, so that a cut never leaves a part of
+// it.
+func cleanText(s, key string, max int) string {
+	if key != "" {
+		s = strings.ReplaceAll(s, key, "[REDACTED]")
+	}
+	s = strings.ToValidUTF8(s, "?")
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return '?'
+			}
+			return r
+		}, s)
+	}
+	return truncate(s, max)
+}
+
+// truncate cuts s to at most n bytes on a character boundary, marking the
+// cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}

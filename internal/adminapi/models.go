@@ -14,7 +14,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
+	"unsafe"
 )
 
 // Report paths, relative to the configured endpoint.
@@ -183,15 +185,74 @@ type ClaudeCodePage struct {
 type ClaudeCodeRecord struct {
 	// Date is documented as YYYY-MM-DD but sent as an RFC 3339 midnight
 	// timestamp; ParseDate accepts both.
-	Date             string                      `json:"date"`
-	Actor            ClaudeCodeActor             `json:"actor"`
-	OrganizationID   string                      `json:"organization_id"`
-	CustomerType     string                      `json:"customer_type"`
-	SubscriptionType *string                     `json:"subscription_type"`
-	TerminalType     string                      `json:"terminal_type"`
-	CoreMetrics      ClaudeCodeCoreMetrics       `json:"core_metrics"`
-	ToolActions      map[string]ClaudeCodeAction `json:"tool_actions"`
-	ModelBreakdown   []ClaudeCodeModelBreakdown  `json:"model_breakdown"`
+	Date             string                `json:"date"`
+	Actor            ClaudeCodeActor       `json:"actor"`
+	OrganizationID   string                `json:"organization_id"`
+	CustomerType     string                `json:"customer_type"`
+	SubscriptionType *string               `json:"subscription_type"`
+	TerminalType     string                `json:"terminal_type"`
+	CoreMetrics      ClaudeCodeCoreMetrics `json:"core_metrics"`
+	ToolActions      ClaudeCodeTools       `json:"tool_actions"`
+	ModelBreakdown   ClaudeCodeModels      `json:"model_breakdown"`
+}
+
+// extraCost: the tools' map slots and the models beyond the record's JSON.
+func (r *ClaudeCodeRecord) extraCost() int64 {
+	return int64(len(r.ToolActions))*toolEntryCost + int64(len(r.ModelBreakdown))*int64(unsafe.Sizeof(ClaudeCodeModelBreakdown{}))
+}
+
+// ClaudeCodeTools are a record's tool actions by tool. The reference
+// documents four tools and allows more [U]: at most maxRecordEntries are
+// decoded, so that one record cannot hold more than its share of a page.
+type ClaudeCodeTools map[string]ClaudeCodeAction
+
+func (t *ClaudeCodeTools) UnmarshalJSON(b []byte) error {
+	*t = ClaudeCodeTools{}
+	return decodeBounded(b, '{', func(dec *json.Decoder) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var a ClaudeCodeAction
+		if err := dec.Decode(&a); err != nil {
+			return err
+		}
+		(*t)[tok.(string)] = a
+		return nil
+	})
+}
+
+// ClaudeCodeModels are a record's figures by model, at most
+// maxRecordEntries of them.
+type ClaudeCodeModels []ClaudeCodeModelBreakdown
+
+func (m *ClaudeCodeModels) UnmarshalJSON(b []byte) error {
+	*m = nil
+	return decodeBounded(b, '[', func(dec *json.Decoder) error {
+		*m = append(*m, ClaudeCodeModelBreakdown{})
+		return dec.Decode(&(*m)[len(*m)-1])
+	})
+}
+
+// decodeBounded decodes the object or array b (null is empty), calling each
+// for every member, at most maxRecordEntries times.
+func decodeBounded(b []byte, open json.Delim, each func(*json.Decoder) error) error {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := expectDelim(dec, open); err != nil {
+		return err
+	}
+	for n := 0; dec.More(); n++ {
+		if n == maxRecordEntries {
+			return &shapeError{fmt.Sprintf("a Claude Code record with more than %d tools or models", maxRecordEntries)}
+		}
+		if err := each(dec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ClaudeCodeActor is a tagged union: a user (by email) or an API key (by name).

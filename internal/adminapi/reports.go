@@ -10,10 +10,13 @@ import (
 	"io"
 	"iter"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // ReportQuery is the query of a time-bucketed report. Arrays are sent in the
@@ -71,11 +74,13 @@ func (c *Client) CostReport(ctx context.Context, q ReportQuery) iter.Seq2[*CostP
 func reportEndpoint[R any](path string) endpoint[*Page[R]] {
 	return endpoint[*Page[R]]{
 		path: path, cursorParam: "page", cursorField: "next_page",
-		decode: decodeReportPage[R], report: true, shrink: true,
+		decode: decodeInto[Page[R]], report: true, shrink: true,
 	}
 }
 
 func (p *Page[R]) cursor() (*string, bool) { return p.NextPage, p.HasMore }
+
+func (p *Page[R]) items() int { return len(p.Data) }
 
 func (p *Page[R]) rows() int {
 	n := 0
@@ -85,72 +90,11 @@ func (p *Page[R]) rows() int {
 	return n
 }
 
-// shapeError reports a body that is JSON but not a report page.
+// shapeError reports a body that is JSON but not a page the client can
+// take: a malformed page, or one past the client's bounds.
 type shapeError struct{ msg string }
 
 func (e *shapeError) Error() string { return e.msg }
-
-// decodeReportPage decodes a whole report page, more strictly than
-// encoding/json would: a second "data" array is a malformed page, not one to
-// merge or overwrite, and nothing may follow the page. Keys match as
-// encoding/json matches them, without case. Buckets are decoded one at a
-// time into the page, so the decoder buffers one bucket, not the whole body
-// as json.Decoder.Decode does (3.76 times the body at the largest page,
-// BENCHMARKS.md).
-func decodeReportPage[R any](r io.Reader) (*Page[R], error) {
-	p := &Page[R]{}
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
-		return nil, err
-	}
-	sawData := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := tok.(string)
-		switch {
-		case strings.EqualFold(key, "data"):
-			if sawData {
-				return nil, &shapeError{`"data" appears twice`}
-			}
-			sawData = true
-			if err := expectDelim(dec, '['); err != nil {
-				return nil, err
-			}
-			for dec.More() {
-				p.Data = append(p.Data, Bucket[R]{})
-				if err := dec.Decode(&p.Data[len(p.Data)-1]); err != nil {
-					return nil, err
-				}
-			}
-			if err := expectDelim(dec, ']'); err != nil {
-				return nil, err
-			}
-		case strings.EqualFold(key, "has_more"):
-			if err := dec.Decode(&p.HasMore); err != nil {
-				return nil, err
-			}
-		case strings.EqualFold(key, "next_page"):
-			if err := dec.Decode(&p.NextPage); err != nil {
-				return nil, err
-			}
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return nil, err
-	}
-	if err := expectEOF(dec); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {
 	tok, err := dec.Token()
@@ -175,7 +119,7 @@ func (c *Client) ClaudeCodeReport(ctx context.Context, day time.Time) iter.Seq2[
 	params.Set("limit", strconv.Itoa(ClaudeCodeLimit))
 	return paginate(ctx, c, endpoint[*ClaudeCodePage]{
 		path: PathClaudeCode, cursorParam: "page", cursorField: "next_page",
-		decode: decodeInto[ClaudeCodePage], report: true,
+		decode: decodeInto[ClaudeCodePage], report: true, capItems: true,
 	}, params)
 }
 
@@ -183,10 +127,16 @@ func (p *ClaudeCodePage) cursor() (*string, bool) { return p.NextPage, p.HasMore
 
 func (p *ClaudeCodePage) rows() int { return len(p.Data) }
 
-// decodeInto decodes one JSON value into a new T.
+// decodeInto decodes one JSON value into a new T, as encoding/json would
+// but within the body's bounds (bounds.go): a page an item at a time, a
+// bucket a row at a time (pageDecoder.into); nothing may follow the value.
 func decodeInto[T any](r io.Reader) (*T, error) {
 	v := new(T)
-	if err := decodeJSON(v)(r); err != nil {
+	d := newPageDecoder(r)
+	if err := d.into(reflect.ValueOf(v).Elem(), 0); err != nil {
+		return nil, err
+	}
+	if err := d.end(); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -207,36 +157,81 @@ func (p *listPage[T]) cursor() (*string, bool) { return p.LastID, p.HasMore && l
 
 func (p *listPage[T]) rows() int { return len(p.Data) }
 
-// ListWorkspaces lists every workspace, archived ones included.
+// What one lookup keeps, whatever the API lists: at most MaxNames items,
+// each copied out of its page with its strings bounded; an item whose id is
+// longer than MaxNameBytes is not kept (cut, it would match no report's id)
+// and a longer name is cut.
+const (
+	MaxNames     = 50_000
+	MaxNameBytes = 256
+)
+
+// ListWorkspaces lists every workspace, archived ones included: of each, its
+// id, name, creation and archival time.
 func (c *Client) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
-	return list[Workspace](ctx, c, PathWorkspaces, url.Values{"include_archived": {"true"}})
+	return listBounded(ctx, c, PathWorkspaces, url.Values{"include_archived": {"true"}}, func(w *Workspace) (Workspace, bool) {
+		return Workspace{ID: w.ID, Name: bounded(w.Name), CreatedAt: w.CreatedAt, ArchivedAt: w.ArchivedAt}, len(w.ID) <= MaxNameBytes
+	})
 }
 
-// ListAPIKeys lists every API key, whatever its status.
+// ListAPIKeys lists every API key, whatever its status: of each, its id,
+// name, status, creation time and workspace.
 func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
-	return list[APIKey](ctx, c, PathAPIKeys, url.Values{})
+	return listBounded(ctx, c, PathAPIKeys, url.Values{}, func(k *APIKey) (APIKey, bool) {
+		kept := APIKey{ID: k.ID, Name: bounded(k.Name), Status: bounded(k.Status), CreatedAt: k.CreatedAt}
+		if k.WorkspaceID != nil {
+			ws := bounded(*k.WorkspaceID)
+			kept.WorkspaceID = &ws
+		}
+		return kept, len(k.ID) <= MaxNameBytes
+	})
 }
 
-// Organization reads the organization the admin key belongs to.
+// bounded is s cut to MaxNameBytes, in a string of its own: a cut of a
+// long string would keep all of it alive.
+func bounded(s string) string { return strings.Clone(truncate(s, MaxNameBytes)) }
+
+// Organization reads the organization the admin key belongs to, its id and
+// name bounded as a lookup's names are.
 func (c *Client) Organization(ctx context.Context) (Organization, error) {
 	var org Organization
-	err := c.get(ctx, PathMe, url.Values{}, decodeJSON(&org))
-	return org, err
+	if err := c.get(ctx, PathMe, url.Values{}, decodeJSON(&org)); err != nil {
+		return Organization{}, err
+	}
+	if len(org.ID) > MaxNameBytes {
+		org.ID = ""
+	}
+	return Organization{ID: org.ID, Name: bounded(org.Name), Type: bounded(org.Type)}, nil
 }
 
 func listEndpoint[T any](path string) endpoint[*listPage[T]] {
-	return endpoint[*listPage[T]]{path: path, cursorParam: "after_id", cursorField: "last_id", decode: decodeInto[listPage[T]]}
+	return endpoint[*listPage[T]]{path: path, cursorParam: "after_id", cursorField: "last_id", decode: decodeInto[listPage[T]], capItems: true}
 }
 
-// list follows an id-cursor list endpoint (after_id = the last id) to the end.
-func list[T any](ctx context.Context, c *Client, path string, params url.Values) ([]T, error) {
-	params.Set("limit", "1000")
+// listBounded follows an id-cursor list endpoint (after_id = the last id)
+// to the end, or until MaxNames items are kept, keeping of each page only
+// what keep copies out of its items.
+func listBounded[T any](ctx context.Context, c *Client, path string, params url.Values, keep func(*T) (T, bool)) ([]T, error) {
+	params.Set("limit", strconv.Itoa(listLimit))
 	var out []T
 	for p, err := range paginate(ctx, c, listEndpoint[T](path), params) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.Data...)
+		for i := range p.Data {
+			item, ok := keep(&p.Data[i])
+			if !ok {
+				continue
+			}
+			if len(out) == MaxNames {
+				c.settings.Logger.Warn("The lookup lists more items than are kept; the others are reported by id", zap.String("endpoint", path), zap.Int("kept", MaxNames))
+				return out, nil
+			}
+			out = append(out, item)
+		}
 	}
 	return out, nil
 }
+
+// listLimit is the largest page of the list endpoints.
+const listLimit = 1000

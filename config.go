@@ -157,7 +157,8 @@ const (
 type ClaudeCodeConfig struct {
 	Poll PollConfig `mapstructure:",squash"`
 	// Actor chooses how the user email or API key name is reported:
-	// keep (as is), hash (HMAC-SHA256 keyed with hash_key) or drop.
+	// drop (the default: personal data is off unless turned on), hash
+	// (HMAC-SHA256 keyed with hash_key) or keep.
 	Actor string `mapstructure:"actor"`
 }
 

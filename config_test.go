@@ -52,7 +52,7 @@ func TestLoadConfig(t *testing.T) {
 		ActorDetails: "drop",
 	}, cfg.Cost)
 	assert.False(t, cfg.ClaudeCode.Poll.Enabled, "Claude Code analytics are per person: opt-in")
-	assert.Equal(t, "keep", cfg.ClaudeCode.Actor)
+	assert.Equal(t, "drop", cfg.ClaudeCode.Actor, "personal data is off unless turned on")
 	assert.Equal(t, NamesConfig{Enabled: true, Interval: time.Hour}, cfg.Names)
 
 	cfg = loadConfig(t, "custom")

@@ -193,7 +193,7 @@ func TestCostAndClaudeCodeGolden(t *testing.T) {
 			c.Cost.Poll.Enabled = true
 			c.Cost.GroupBy = []string{"workspace_id"}
 		}},
-		{name: "claude code", golden: "claude_code.yaml", mod: func(c *Config) { c.ClaudeCode.Poll.Enabled = true }},
+		{name: "claude code", golden: "claude_code.yaml", mod: func(c *Config) { c.ClaudeCode.Poll.Enabled, c.ClaudeCode.Actor = true, actorKeep }},
 		{name: "claude code hashed actor", golden: "claude_code_hashed.yaml", mod: func(c *Config) {
 			c.ClaudeCode.Poll.Enabled = true
 			c.ClaudeCode.Actor = actorHash

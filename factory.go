@@ -92,7 +92,7 @@ func NewDefaultClaudeCodeConfig() ClaudeCodeConfig {
 			Lookback:       7 * 24 * time.Hour,
 			RevisionWindow: 48 * time.Hour,
 		}.withLifecycle(),
-		Actor: actorKeep,
+		Actor: actorDrop,
 	}
 }
 

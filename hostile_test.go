@@ -242,6 +242,7 @@ func TestActorOptionSwitchDeletesOtherCheckpoints(t *testing.T) {
 	cfg, clock, _ := checkpointTestConfig(t)
 	cfg.Usage.Poll.Enabled = false
 	cfg.ClaudeCode.Poll.Enabled = true
+	cfg.ClaudeCode.Actor = actorKeep
 	cfg.ClaudeCode.Poll.Lookback = 48 * time.Hour
 	host := &storageHost{dir: t.TempDir()}
 	host.start(t)

@@ -5,8 +5,10 @@ package anthropicusagereceiver
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,8 +25,8 @@ import (
 
 // The guarantee on the analytics source: exports every hour, each revising
 // the last six hours' values up and down (past the two-hour revision
-// window: the hourly audit finds them), exports refreshed in the middle of
-// walks, batches refused, a restart and a crash; once the horizon has
+// window: the hourly audit finds them), an export refreshed in the middle
+// of a walk, batches refused, a restart and a crash; once the horizon has
 // passed, the tokens, requests and dollars the pipeline accepted minus their
 // corrections equal the simulator's ground truth, per key and per actor, in
 // both temporalities.
@@ -33,9 +35,18 @@ func TestAnalyticsSourceGuarantee(t *testing.T) {
 		t.Run(string(temporality), func(t *testing.T) {
 			t.Parallel()
 			clock := fakeclock.New(time.Date(2026, 9, 2, 6, 0, 30, 0, time.UTC))
-			sim := simulator.New(simulator.Options{Seed: 5, Now: clock.Now, HistoryDays: 3,
+			sim := simulator.New(simulator.Options{Seed: 5, Now: clock.Now, HistoryDays: 3, Org: simulator.OrgOptions{Scale: 8},
 				Analytics: simulator.AnalyticsOptions{ExportEvery: time.Hour, Horizon: 6 * time.Hour}})
-			srv := httptest.NewServer(sim.Handler())
+			// The first time a walk asks for a second page, the next export
+			// is published first: the walk meets a new data_refreshed_at (or
+			// a 410) and must start again.
+			var midWalk atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Query().Get("page") != "" && strings.Contains(r.URL.Path, "/analytics/") && midWalk.Add(1) == 1 {
+					clock.Advance(time.Hour)
+				}
+				sim.Handler().ServeHTTP(w, r)
+			}))
 			defer srv.Close()
 
 			usageGroups := []string{"workspace_id", "model", "api_key_id", "actor", "product"}
@@ -46,11 +57,11 @@ func TestAnalyticsSourceGuarantee(t *testing.T) {
 			cfg.Storage = &storageID
 			cfg.CollectionInterval = time.Minute
 			cfg.Usage.Source, cfg.Usage.BucketWidth, cfg.Usage.GroupBy = sourceAnalytics, "1h", usageGroups
-			cfg.Usage.Poll.Interval, cfg.Usage.Poll.Lookback, cfg.Usage.Poll.RevisionWindow = 10*time.Minute, 12*time.Hour, 2*time.Hour
+			cfg.Usage.Poll.Interval, cfg.Usage.Poll.Lookback, cfg.Usage.Poll.RevisionWindow = 10*time.Minute, 24*time.Hour, 2*time.Hour
 			cfg.Usage.Poll.Audit = AuditConfig{Interval: time.Hour, Window: 24 * time.Hour, BucketWidth: "1h"}
 			cfg.Cost.Poll.Enabled = true
 			cfg.Cost.Source, cfg.Cost.BucketWidth, cfg.Cost.GroupBy = sourceAnalytics, "1h", costGroups
-			cfg.Cost.Poll.Interval, cfg.Cost.Poll.Lookback, cfg.Cost.Poll.RevisionWindow = 10*time.Minute, 12*time.Hour, 2*time.Hour
+			cfg.Cost.Poll.Interval, cfg.Cost.Poll.Lookback, cfg.Cost.Poll.RevisionWindow = 10*time.Minute, 24*time.Hour, 2*time.Hour
 			cfg.Cost.Poll.Audit = AuditConfig{Interval: time.Hour, Window: 24 * time.Hour, BucketWidth: "1h"}
 			start := clock.Now()
 
@@ -96,7 +107,7 @@ func TestAnalyticsSourceGuarantee(t *testing.T) {
 				return got.sum(metric, match) - got.sum(metric+".corrections", match)
 			}
 
-			from := start.Add(-12 * time.Hour).Truncate(time.Hour)
+			from := start.Add(-24 * time.Hour).Truncate(time.Hour)
 			var tokens, requests int64
 			perActor := map[string]int64{}
 			for _, row := range sim.TruthAnalytics(simulator.TruthQuery{StartingAt: from, EndingAt: freeze, GroupBy: usageGroups}) {
@@ -122,6 +133,9 @@ func TestAnalyticsSourceGuarantee(t *testing.T) {
 			// minutes: most polls find the export they read already.
 			skipped := logs.FilterMessage("No new export since the last read").Len()
 			assert.Greater(t, skipped, 100)
+			require.Positive(t, midWalk.Load(), "a walk followed a cursor, and met a new export")
+			restarted := logs.FilterMessage("Restarting an analytics walk from its first page").Len()
+			require.Positive(t, restarted, "the walk met the new export and started again")
 			t.Logf("%s: %d tokens (%.0f corrected), %d requests, $%.2f ($%.2f corrected), %d actors; %d refused batches; %d requests to the API, %d polls that found no new export",
 				temporality, tokens, got.sum("anthropic.usage.tokens.corrections", nil), requests, adminapi.NanoCentsToDollars(amount),
 				got.sum("anthropic.cost.corrections", nil), len(perActor), next.refused, sim.Stats().Total, skipped)

@@ -28,7 +28,7 @@ func FuzzAudit(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fine := map[int64]map[string]Counters{}   // hour -> last read
+		fine := map[int64]map[string]Counters{}    // hour -> last read
 		audited := map[int64]map[string]Counters{} // day -> last audit
 		now := start
 		keys := []string{"a", "b", "c"}

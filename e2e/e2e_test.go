@@ -110,9 +110,6 @@ rule_files:
 	waitReady(t, promProc, promURL+"/-/ready", 60*time.Second)
 	e.prom = promClient{base: promURL}
 
-	// The analytics source's simulator (analytics_test.go).
-	e.startAnalyticsSimulator(ctx, t, simulator, analyticsPort)
-
 	// The collector. Not in the last seconds of a minute: the receiver's
 	// usage lookback starts at (start - 30m) aligned down to the minute, and
 	// the test must know which minute that is.
@@ -121,6 +118,9 @@ rule_files:
 			t.Fatal(err)
 		}
 	}
+	// The analytics source's simulator (analytics_test.go), just before the
+	// collector: its revisions last analyticsRevisedFor from now.
+	e.startAnalyticsSimulator(ctx, t, simulator, analyticsPort)
 	e.started = time.Now().UTC()
 	storageDir, analyticsStorageDir := t.TempDir(), t.TempDir()
 	startCollector := func(name string) *process {
@@ -255,7 +255,8 @@ rule_files:
 }
 
 // startSimulator starts the simulator with a seed whose organization has
-// usage in the receiver's lookback window and, if it can be found within
+// usage in the receiver's lookback window and in the analytics receiver's
+// full hours (the analytics simulator serves those) and, if it can be found within
 // seedSearch, at least busyTraffic tokens in the minutes of traffic to come
 // (else the busiest seed seen). The simulated organization follows a daily
 // and weekly rhythm: on a weekend night most seeds are idle for hours.
@@ -274,6 +275,9 @@ func (e *env) startSimulator(ctx context.Context, t *testing.T, bin string, port
 		p := start(seed)
 		now := time.Now().UTC()
 		lookback := e.tokens(ctx, t, now.Add(-usageLookback-time.Minute).Truncate(time.Minute), now)
+		if e.tokens(ctx, t, now.Add(-analyticsLookback).Truncate(time.Hour), now.Truncate(time.Hour)) == 0 {
+			lookback = 0 // nothing for the analytics source to read
+		}
 		traffic := e.tokens(ctx, t, now, now.Add(trafficFor+time.Minute))
 		if lookback > 0 && traffic >= busyTraffic {
 			e.seed = seed
@@ -286,7 +290,7 @@ func (e *env) startSimulator(ctx context.Context, t *testing.T, bin string, port
 		}
 	}
 	if best.seed == 0 {
-		t.Fatalf("no simulator seed has usage in the last %s", usageLookback)
+		t.Fatalf("no simulator seed has usage both in the last %s and in the full hours of the last %s", usageLookback, analyticsLookback)
 	}
 	start(best.seed)
 	e.seed = best.seed

@@ -24,9 +24,9 @@ var dummyEnv = []string{
 	"PROMETHEUS_REMOTE_WRITE_URL=http://127.0.0.1:9090/api/v1/write",
 	"OTLP_ENDPOINT=127.0.0.1:4317",
 	// testdata/otelcol-e2e.yaml
-	"E2E_SIM_ENDPOINT=http://127.0.0.1:8089", "E2E_SIM_KEY=sk-ant-admin01-dummy",
+	"E2E_SIM_ENDPOINT=http://127.0.0.1:8089", "E2E_SIM_ANALYTICS_ENDPOINT=http://127.0.0.1:8090", "E2E_SIM_KEY=sk-ant-admin01-dummy",
 	"E2E_REMOTE_WRITE_URL=http://127.0.0.1:9090/api/v1/write",
-	"E2E_HEALTH_ENDPOINT=127.0.0.1:13133", "E2E_TELEMETRY_PORT=8888", "E2E_STORAGE_DIR=/tmp",
+	"E2E_HEALTH_ENDPOINT=127.0.0.1:13133", "E2E_TELEMETRY_PORT=8888", "E2E_STORAGE_DIR=/tmp", "E2E_ANALYTICS_STORAGE_DIR=/tmp",
 }
 
 // TestConfigsValidate: every collector configuration the project ships

@@ -52,6 +52,10 @@ type env struct {
 	prom    promClient
 	started time.Time // just before the collector started
 	frozen  time.Time // the simulator's freeze instant
+	seed    int64     // the simulator's seed
+
+	analytics *analyticsEnv // the analytics source's simulator
+	ccLogged  bool          // logCCHour has logged
 }
 
 // TestEndToEnd: simulator -> otelcol-anthropic -> remote write -> Prometheus.
@@ -68,8 +72,8 @@ func TestEndToEnd(t *testing.T) {
 	e := &env{root: repoRoot(t)}
 
 	collector, simulator, prometheus := otelcolBin(t), simBin(t), prometheusBin(t)
-	ports := freePorts(t, 4)
-	simPort, promPort, telemetryPort, healthPort := ports[0], ports[1], ports[2], ports[3]
+	ports := freePorts(t, 5)
+	simPort, promPort, telemetryPort, healthPort, analyticsPort := ports[0], ports[1], ports[2], ports[3], ports[4]
 
 	// The simulator.
 	e.simURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
@@ -114,16 +118,21 @@ rule_files:
 			t.Fatal(err)
 		}
 	}
+	// The analytics source's simulator (analytics_test.go), just before the
+	// collector: its revisions last analyticsRevisedFor from now.
+	e.startAnalyticsSimulator(ctx, t, simulator, analyticsPort)
 	e.started = time.Now().UTC()
-	storageDir := t.TempDir()
+	storageDir, analyticsStorageDir := t.TempDir(), t.TempDir()
 	startCollector := func(name string) *process {
 		col := startProcess(t, name, collector,
 			[]string{"--config", filepath.Join(e.root, "e2e", "testdata", "otelcol-e2e.yaml")},
 			[]string{
 				"E2E_SIM_ENDPOINT=" + e.simURL,
+				"E2E_SIM_ANALYTICS_ENDPOINT=" + e.analytics.url,
 				"E2E_SIM_KEY=" + simKey,
 				"E2E_REMOTE_WRITE_URL=" + promURL + "/api/v1/write",
 				"E2E_STORAGE_DIR=" + storageDir,
+				"E2E_ANALYTICS_STORAGE_DIR=" + analyticsStorageDir,
 				fmt.Sprintf("E2E_HEALTH_ENDPOINT=127.0.0.1:%d", healthPort),
 				fmt.Sprintf("E2E_TELEMETRY_PORT=%d", telemetryPort),
 			})
@@ -148,6 +157,13 @@ rule_files:
 	}
 	if err := postJSON(ctx, e.simURL+"/_sim/faults", faults, nil); err != nil {
 		t.Fatalf("inject faults: %v", err)
+	}
+	faults = []map[string]any{
+		{"path": "/v1/organizations/analytics/usage", "faults": []map[string]any{{"status": 529}}},
+		{"path": "/v1/organizations/analytics/cost", "faults": []map[string]any{{"status": 500}}},
+	}
+	if err := postJSON(ctx, e.analytics.url+"/_sim/faults", faults, nil); err != nil {
+		t.Fatalf("inject analytics faults: %v", err)
 	}
 
 	// The collector is killed (SIGKILL: nothing flushed, nothing written)
@@ -195,6 +211,7 @@ rule_files:
 		"anthropic_usage_tokens_total", "anthropic_usage_web_search_requests_total", "anthropic_cost_total",
 		"anthropic_claude_code_sessions_total", "anthropic_claude_code_tokens_total",
 		"anthropic_claude_code_estimated_cost_total", "anthropic_claude_code_lines_of_code_total",
+		"anthropic_usage_requests_total", "anthropic_cost_list_amount_total",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("Prometheus has no %s", want)
@@ -205,7 +222,7 @@ rule_files:
 	deadline := time.Now().Add(convergeWithin)
 	var mismatches []string
 	for attempt := 1; ; attempt++ {
-		mismatches = e.reconcile(ctx, t)
+		mismatches = append(e.reconcile(ctx, t), e.reconcileAnalytics(ctx, t)...)
 		if len(mismatches) == 0 {
 			t.Logf("totals equal the simulator's ground truth %.0fs after the settle point (attempt %d)", time.Since(settled).Seconds(), attempt)
 			break
@@ -221,6 +238,7 @@ rule_files:
 
 	// Every dashboard panel's queries return data; the alerting rules load
 	// and evaluate; the picture's HTML page if asked for.
+	e.checkAnalyticsCorrections(ctx, t)
 	e.checkLimits(ctx, t, col)
 	panels := e.checkDashboard(ctx, t)
 	e.checkRules(ctx, t)
@@ -237,7 +255,8 @@ rule_files:
 }
 
 // startSimulator starts the simulator with a seed whose organization has
-// usage in the receiver's lookback window and, if it can be found within
+// usage in the receiver's lookback window and in the analytics receiver's
+// full hours (the analytics simulator serves those) and, if it can be found within
 // seedSearch, at least busyTraffic tokens in the minutes of traffic to come
 // (else the busiest seed seen). The simulated organization follows a daily
 // and weekly rhythm: on a weekend night most seeds are idle for hours.
@@ -256,8 +275,12 @@ func (e *env) startSimulator(ctx context.Context, t *testing.T, bin string, port
 		p := start(seed)
 		now := time.Now().UTC()
 		lookback := e.tokens(ctx, t, now.Add(-usageLookback-time.Minute).Truncate(time.Minute), now)
+		if e.tokens(ctx, t, now.Add(-analyticsLookback).Truncate(time.Hour), now.Truncate(time.Hour)) == 0 {
+			lookback = 0 // nothing for the analytics source to read
+		}
 		traffic := e.tokens(ctx, t, now, now.Add(trafficFor+time.Minute))
 		if lookback > 0 && traffic >= busyTraffic {
+			e.seed = seed
 			t.Logf("simulator seed %d: %d tokens in the lookback window, %d in the traffic to come", seed, lookback, traffic)
 			return
 		}
@@ -267,9 +290,10 @@ func (e *env) startSimulator(ctx context.Context, t *testing.T, bin string, port
 		}
 	}
 	if best.seed == 0 {
-		t.Fatalf("no simulator seed has usage in the last %s", usageLookback)
+		t.Fatalf("no simulator seed has usage both in the last %s and in the full hours of the last %s", usageLookback, analyticsLookback)
 	}
 	start(best.seed)
+	e.seed = best.seed
 	t.Logf("simulator seed %d: %d tokens in the lookback window, only %d in the traffic to come (a quiet hour)", best.seed, best.lookback, best.traffic)
 }
 
@@ -366,6 +390,11 @@ func (a ccTotals) plus(b ccTotals) ccTotals {
 }
 
 func (e *env) truth(ctx context.Context, kind string, from, to time.Time, groupBy []string, v any) error {
+	return e.truthOf(ctx, e.simURL, kind, from, to, groupBy, v)
+}
+
+// truthOf reads /_sim/truth/kind from the simulator at base.
+func (e *env) truthOf(ctx context.Context, base, kind string, from, to time.Time, groupBy []string, v any) error {
 	q := url.Values{"starting_at": {from.UTC().Format(time.RFC3339)}, "ending_at": {to.UTC().Format(time.RFC3339Nano)}}
 	for _, g := range groupBy {
 		q.Add("group_by[]", g)
@@ -374,7 +403,7 @@ func (e *env) truth(ctx context.Context, kind string, from, to time.Time, groupB
 		Data any `json:"data"`
 	}
 	resp.Data = v
-	return getJSON(ctx, e.simURL+"/_sim/truth/"+kind+"?"+q.Encode(), nil, &resp)
+	return getJSON(ctx, base+"/_sim/truth/"+kind+"?"+q.Encode(), nil, &resp)
 }
 
 // ccTruth sums the final Claude Code records of the UTC days [from, to).
@@ -476,23 +505,11 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 		return byLabel(s, label)
 	}
 	compare := func(what string, want map[string]float64, got map[string]float64, tol float64) {
-		for _, k := range unionKeys(want, got) {
-			w, okW := want[k]
-			g, okG := got[k]
-			switch {
-			case !okG:
-				fail("%s %q: Prometheus has nothing, truth %.10g", what, k, w)
-			case !okW && g != 0:
-				fail("%s %q: Prometheus %.10g, not in the truth", what, k, g)
-			case math.Abs(g-w) > tol:
-				fail("%s %q: Prometheus %.10g, truth %.10g (off by %.6g)", what, k, g, w, g-w)
-			}
-		}
-		if len(want) == 0 {
-			fail("%s: the truth is empty", what)
-		}
+		bad = append(bad, compareTotals(what, want, got, tol)...)
 	}
 
+	// The legacy receiver's series: those without the analytics receiver's
+	// e2e_receiver label (reconcileAnalytics checks the others).
 	// Usage: [start - lookback aligned down to the minute, freeze).
 	usageFrom := e.started.Add(-usageLookback).Truncate(time.Minute)
 	usage := func(groupBy ...string) []usageTruthRow {
@@ -513,7 +530,7 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 		web[model] += float64(r.WebSearch)
 	}
 	got := map[string]float64{}
-	if s, err := e.prom.query(ctx, `sum by (gen_ai_request_model, anthropic_token_type) (anthropic_usage_tokens_total)`); err != nil {
+	if s, err := e.prom.query(ctx, `sum by (gen_ai_request_model, anthropic_token_type) (anthropic_usage_tokens_total{e2e_receiver=""})`); err != nil {
 		fail("%v", err)
 	} else {
 		for _, x := range s {
@@ -521,7 +538,7 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 		}
 	}
 	compare("tokens of model and token type", want, got, 0)
-	compare("web searches of model", web, query(`sum by (gen_ai_request_model) (anthropic_usage_web_search_requests_total)`, "gen_ai_request_model"), 0)
+	compare("web searches of model", web, query(`sum by (gen_ai_request_model) (anthropic_usage_web_search_requests_total{e2e_receiver=""})`, "gen_ai_request_model"), 0)
 
 	want = map[string]float64{}
 	for _, r := range usage("workspace_id") {
@@ -530,7 +547,7 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 			want[ws] += float64(n)
 		}
 	}
-	compare("tokens of workspace", want, query(`sum by (anthropic_workspace_id) (anthropic_usage_tokens_total)`, "anthropic_workspace_id"), 0)
+	compare("tokens of workspace", want, query(`sum by (anthropic_workspace_id) (anthropic_usage_tokens_total{e2e_receiver=""})`, "anthropic_workspace_id"), 0)
 
 	want = map[string]float64{}
 	for _, r := range usage("api_key_id") {
@@ -539,7 +556,7 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 			want[key] += float64(n)
 		}
 	}
-	compare("tokens of API key", want, query(`sum by (anthropic_api_key_id) (anthropic_usage_tokens_total)`, "anthropic_api_key_id"), 0)
+	compare("tokens of API key", want, query(`sum by (anthropic_api_key_id) (anthropic_usage_tokens_total{e2e_receiver=""})`, "anthropic_api_key_id"), 0)
 
 	want = map[string]float64{}
 	semconv := map[string]float64{}
@@ -553,8 +570,8 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 			}
 		}
 	}
-	compare("tokens of token type", want, query(`sum by (anthropic_token_type) (anthropic_usage_tokens_total)`, "anthropic_token_type"), 0)
-	compare("tokens of gen_ai.token.type", semconv, query(`sum by (gen_ai_token_type) (anthropic_usage_tokens_total)`, "gen_ai_token_type"), 0)
+	compare("tokens of token type", want, query(`sum by (anthropic_token_type) (anthropic_usage_tokens_total{e2e_receiver=""})`, "anthropic_token_type"), 0)
+	compare("tokens of gen_ai.token.type", semconv, query(`sum by (gen_ai_token_type) (anthropic_usage_tokens_total{e2e_receiver=""})`, "gen_ai_token_type"), 0)
 
 	// Cost in dollars: [start - 48h aligned down to the day, freeze).
 	costFrom := e.started.Add(-costLookback).Truncate(24 * time.Hour)
@@ -566,7 +583,7 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 	for _, r := range costRows {
 		want[orNull(r.Dims["workspace_id"], "default")] += float64(r.AmountNanoCents) / 1e11
 	}
-	compare("dollars of workspace", want, query(`sum by (anthropic_workspace_id) (anthropic_cost_total)`, "anthropic_workspace_id"), 1e-6)
+	compare("dollars of workspace", want, query(`sum by (anthropic_workspace_id) (anthropic_cost_total{e2e_receiver=""})`, "anthropic_workspace_id"), 1e-6)
 	costRows = nil
 	if err := e.truth(ctx, "cost", costFrom, e.frozen, []string{"description"}, &costRows); err != nil {
 		fail("cost truth: %v", err)
@@ -575,7 +592,7 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 	for _, r := range costRows {
 		want[orNull(r.CostType, "unknown")] += float64(r.AmountNanoCents) / 1e11
 	}
-	compare("dollars of cost type", want, query(`sum by (anthropic_cost_type) (anthropic_cost_total)`, "anthropic_cost_type"), 1e-6)
+	compare("dollars of cost type", want, query(`sum by (anthropic_cost_type) (anthropic_cost_total{e2e_receiver=""})`, "anthropic_cost_type"), 1e-6)
 
 	// Claude Code: the truth of the whole days before today, plus what the
 	// API serves for today. (The truth of today also holds the current hour,
@@ -597,8 +614,32 @@ func (e *env) reconcile(ctx context.Context, t *testing.T) []string {
 	compare("Claude Code estimated dollars", map[string]float64{"": float64(cc.cents) / 100}, single(`sum(anthropic_claude_code_estimated_cost_total)`), 1e-6)
 	compare("Claude Code lines", map[string]float64{"added": float64(cc.linesAdded), "removed": float64(cc.linesRemoved)},
 		query(`sum by (anthropic_claude_code_lines_type) (anthropic_claude_code_lines_of_code_total)`, "anthropic_claude_code_lines_type"), 0)
-	if len(bad) == 0 {
+	if len(bad) == 0 && !e.ccLogged {
+		e.ccLogged = true
 		e.logCCHour(ctx, t, today, now)
+	}
+	return bad
+}
+
+// compareTotals compares totals by key with the truth; it returns one line
+// per difference.
+func compareTotals(what string, want, got map[string]float64, tol float64) []string {
+	var bad []string
+	fail := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
+	for _, k := range unionKeys(want, got) {
+		w, okW := want[k]
+		g, okG := got[k]
+		switch {
+		case !okG:
+			fail("%s %q: Prometheus has nothing, truth %.10g", what, k, w)
+		case !okW && g != 0:
+			fail("%s %q: Prometheus %.10g, not in the truth", what, k, g)
+		case math.Abs(g-w) > tol:
+			fail("%s %q: Prometheus %.10g, truth %.10g (off by %.6g)", what, k, g, w, g-w)
+		}
+	}
+	if len(want) == 0 {
+		fail("%s: the truth is empty", what)
 	}
 	return bad
 }

@@ -6,6 +6,11 @@
 #   ANTHROPIC_ADMIN_API_KEY unset  the bundled simulator, started here on
 #                                  127.0.0.1:8089 (SIM_LISTEN), config/simulator.yaml
 #
+# SOURCE=analytics (with the simulator) reads the usage and cost reports from
+# its Usage and Cost Analytics API instead, config/simulator-analytics.yaml:
+# the simulator exports every minute and revises the last 2 hours; checkpoints
+# go to .data/storage-analytics. SOURCE=legacy (the default) is the above.
+#
 # Metrics are served for Prometheus at http://127.0.0.1:9464/metrics
 # (PROMETHEUS_EXPORTER_ENDPOINT); every few seconds the terminal shows the
 # tokens and dollars per model and workspace that arrived there
@@ -22,10 +27,16 @@ OTELCOL=${OTELCOL:-dist/otelcol-anthropic/otelcol-anthropic}
 SIM=${SIM:-bin/anthropic-admin-sim}
 SIM_LISTEN=${SIM_LISTEN:-127.0.0.1:8089}
 SIM_KEY=sk-ant-admin01-simulator-local-only
+SOURCE=${SOURCE:-legacy}
+case "$SOURCE" in
+  legacy) storage_default=$PWD/.data/storage ;;
+  analytics) storage_default=$PWD/.data/storage-analytics ;;
+  *) printf 'run: SOURCE=%s: must be legacy or analytics\n' "$SOURCE" >&2; exit 1 ;;
+esac
 export PROMETHEUS_EXPORTER_ENDPOINT=${PROMETHEUS_EXPORTER_ENDPOINT:-127.0.0.1:9464}
 export OTELCOL_TELEMETRY_PORT=${OTELCOL_TELEMETRY_PORT:-8888}
 export HEALTH_CHECK_ENDPOINT=${HEALTH_CHECK_ENDPOINT:-127.0.0.1:13133}
-export ANTHROPIC_STORAGE_DIR=${ANTHROPIC_STORAGE_DIR:-$PWD/.data/storage}
+export ANTHROPIC_STORAGE_DIR=${ANTHROPIC_STORAGE_DIR:-$storage_default}
 METRICS_URL="http://$PROMETHEUS_EXPORTER_ENDPOINT/metrics"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -78,6 +89,7 @@ trap 'cleanup; rm -f "${state:-}"; say "stopped"; exit 0' INT TERM HUP
 trap cleanup EXIT
 
 if [ -n "${ANTHROPIC_ADMIN_API_KEY:-}" ]; then
+  [ "$SOURCE" = legacy ] || die "SOURCE=$SOURCE runs with the simulator only: for your organization, set usage.source and cost.source in config/anthropic-api.yaml (README, \"The analytics source\")"
   export ANTHROPIC_ENDPOINT=${ANTHROPIC_ENDPOINT:-https://api.anthropic.com}
   config=config/anthropic-api.yaml
   say "mode: REAL Admin API at $ANTHROPIC_ENDPOINT, key from ANTHROPIC_ADMIN_API_KEY (${ANTHROPIC_ADMIN_API_KEY:0:14}…)"
@@ -88,10 +100,15 @@ else
   export ANTHROPIC_ENDPOINT="http://$SIM_LISTEN"
   export ANTHROPIC_ADMIN_API_KEY=$SIM_KEY
   config=config/simulator.yaml
+  sim_args=()
+  if [ "$SOURCE" = analytics ]; then
+    config=config/simulator-analytics.yaml
+    sim_args=(-analytics-export-every 1m -analytics-horizon 2h)
+  fi
   mkdir -p .data
   # In a session of its own, so that Ctrl-C reaches only the collector: the
   # simulator is stopped after it.
-  setsid "$SIM" -listen "$SIM_LISTEN" -admin-key "$SIM_KEY" >.data/simulator.log 2>&1 &
+  setsid "$SIM" -listen "$SIM_LISTEN" -admin-key "$SIM_KEY" "${sim_args[@]}" >.data/simulator.log 2>&1 &
   sim_pid=$!
   for _ in $(seq 100); do
     curl -fsS -o /dev/null "http://$SIM_LISTEN/_sim/info" 2>/dev/null && break
@@ -99,6 +116,9 @@ else
     sleep 0.1
   done
   say "mode: SIMULATOR (no ANTHROPIC_ADMIN_API_KEY set): a synthetic organization, not your data"
+  if [ "$SOURCE" = analytics ]; then
+    say "source: the analytics API (SOURCE=analytics): hourly buckets by API key, actor and product, a new export every minute"
+  fi
   say "simulator: $ANTHROPIC_ENDPOINT, admin key $SIM_KEY, log .data/simulator.log"
   say "set ANTHROPIC_ADMIN_API_KEY=sk-ant-admin01-… to read your organization instead"
 fi

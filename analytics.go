@@ -61,8 +61,12 @@ type analyticsSource struct {
 	groupBy []string
 	// dims are the grouped dimensions that are point attributes, in the
 	// order of group_by: key positions aFirstDim on.
-	dims    []string
-	filters adminapi.AnalyticsFilters
+	dims []string
+	// Worked out once from group_by, for every row: whether the resource's
+	// dimensions are grouped, and the position of api_key_id among dims.
+	byWorkspace, byModel, byOrganization bool
+	apiKeyDim                            int // -1: not grouped
+	filters                              adminapi.AnalyticsFilters
 	// actor reports the person behind a user actor (email or name), with
 	// actor grouped: actor_details.
 	actor actorPolicy
@@ -88,6 +92,10 @@ func newAnalyticsSource(report string, cost bool, p PollConfig, width string, gr
 			s.dims = append(s.dims, d)
 		}
 	}
+	s.byWorkspace = slices.Contains(groupBy, adminapi.DimWorkspaceID)
+	s.byModel = slices.Contains(groupBy, adminapi.DimModel)
+	s.byOrganization = slices.Contains(groupBy, adminapi.DimOrganizationID)
+	s.apiKeyDim = slices.Index(s.dims, adminapi.DimAPIKeyID)
 	return s
 }
 
@@ -128,7 +136,7 @@ func (s *analyticsSource) read(ctx context.Context, api reportAPI, from, to time
 		span = adminapi.AnalyticsMaxRange1m
 	}
 	// The API keeps 365 days from 2026-01-01 on: nothing to read before.
-	floor := time.Now().Add(-adminapi.AnalyticsMaxAge).Add(time.Hour)
+	floor := to.Add(-adminapi.AnalyticsMaxAge).Add(time.Hour)
 	if floor.Before(adminapi.AnalyticsHistoryStart) {
 		floor = adminapi.AnalyticsHistoryStart
 	}
@@ -156,13 +164,7 @@ func (s *analyticsSource) read(ctx context.Context, api reportAPI, from, to time
 			}
 			skipped := skipCounts{}
 			rows := map[int64]map[seriesKey]accounting.Counters{}
-			var err error
-			if s.cost {
-				err = s.readCost(ctx, api, q, rows, skipped)
-			} else {
-				err = s.readUsage(ctx, api, q, rows, skipped)
-			}
-			if err != nil {
+			if _, err := s.walk(ctx, api, q, rows, skipped); err != nil {
 				yield(page{}, err)
 				return
 			}
@@ -181,18 +183,8 @@ func (s *analyticsSource) read(ctx context.Context, api reportAPI, from, to time
 // once a poll.
 func (s *analyticsSource) refreshed(ctx context.Context, api reportAPI, from, to time.Time) (*time.Time, error) {
 	q := adminapi.AnalyticsQuery{StartingAt: from.Truncate(time.Hour), EndingAt: to.Truncate(time.Hour).Add(time.Hour), Limit: 1, Filters: s.filters}
-	if s.cost {
-		w, err := api.AnalyticsCost(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		return w.DataRefreshedAt, nil
-	}
-	w, err := api.AnalyticsUsage(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return w.DataRefreshedAt, nil
+	// Its one row, a total without buckets, is not counted.
+	return s.walk(ctx, api, q, map[int64]map[seriesKey]accounting.Counters{}, skipCounts{})
 }
 
 // everyBucket yields every bucket of [from, to), with its rows or none.
@@ -227,58 +219,67 @@ func addRow(rows map[int64]map[seriesKey]accounting.Counters, start time.Time, k
 	b[k] = sum
 }
 
-func (s *analyticsSource) readUsage(ctx context.Context, api reportAPI, q adminapi.AnalyticsQuery, rows map[int64]map[seriesKey]accounting.Counters, skipped skipCounts) error {
+// walk reads every page of q from the report's endpoint and sums its rows
+// into their buckets and series; it returns the export they came from.
+func (s *analyticsSource) walk(ctx context.Context, api reportAPI, q adminapi.AnalyticsQuery, rows map[int64]map[seriesKey]accounting.Counters, skipped skipCounts) (*time.Time, error) {
+	if s.cost {
+		w, err := api.AnalyticsCost(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for i := range w.Rows {
+			if r := &w.Rows[i]; s.inRange(r.StartingAt, r.EndingAt, q, skipped) {
+				s.mapCost(r, rows, skipped)
+			}
+		}
+		return w.DataRefreshedAt, nil
+	}
 	w, err := api.AnalyticsUsage(ctx, q)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range w.Rows {
-		r := &w.Rows[i]
-		if !s.inRange(r.StartingAt, r.EndingAt, q, skipped) {
-			continue
-		}
-		u := &r.Usage
-		c := accounting.Counters{usageUncached: u.UncachedInputTokens, usageCacheRead: u.CacheReadInputTokens,
-			usageCacheWrite5m: u.CacheCreation.Ephemeral5mInputTokens, usageCacheWrite1h: u.CacheCreation.Ephemeral1hInputTokens,
-			usageOutput: u.OutputTokens, usageWebSearch: u.ServerToolUse.WebSearchRequests}
-		if slices.ContainsFunc(c[:], func(v int64) bool { return v < 0 }) || u.Requests != nil && *u.Requests < 0 {
-			skipped.add("negative count")
-			continue
-		}
-		k := s.key(&r.Group, aTokens)
-		addRow(rows, r.StartingAt, k, c, skipped)
-		if u.Requests != nil {
-			k[aKind] = aRequests
-			addRow(rows, r.StartingAt, k, accounting.Counters{*u.Requests}, skipped)
+		if r := &w.Rows[i]; s.inRange(r.StartingAt, r.EndingAt, q, skipped) {
+			s.mapUsage(r, rows, skipped)
 		}
 	}
-	return nil
+	return w.DataRefreshedAt, nil
 }
 
-func (s *analyticsSource) readCost(ctx context.Context, api reportAPI, q adminapi.AnalyticsQuery, rows map[int64]map[seriesKey]accounting.Counters, skipped skipCounts) error {
-	w, err := api.AnalyticsCost(ctx, q)
-	if err != nil {
-		return err
+// mapUsage maps a usage row to its token series and, when the API counted
+// them, its request series.
+func (s *analyticsSource) mapUsage(r *adminapi.AnalyticsUsageRow, rows map[int64]map[seriesKey]accounting.Counters, skipped skipCounts) {
+	u := &r.Usage
+	c := accounting.Counters{usageUncached: u.UncachedInputTokens, usageCacheRead: u.CacheReadInputTokens,
+		usageCacheWrite5m: u.CacheCreation.Ephemeral5mInputTokens, usageCacheWrite1h: u.CacheCreation.Ephemeral1hInputTokens,
+		usageOutput: u.OutputTokens, usageWebSearch: u.ServerToolUse.WebSearchRequests}
+	if slices.ContainsFunc(c[:], func(v int64) bool { return v < 0 }) || u.Requests != nil && *u.Requests < 0 {
+		skipped.add("negative count")
+		return
 	}
-	for i := range w.Rows {
-		r := &w.Rows[i]
-		if !s.inRange(r.StartingAt, r.EndingAt, q, skipped) {
-			continue
-		}
-		if r.Cost.Currency != "" && r.Cost.Currency != "USD" {
-			skipped.add("amount not in USD")
-			continue
-		}
-		amount, err1 := r.Cost.Amount.NanoCents()
-		list, err2 := r.Cost.ListAmount.NanoCents()
-		if err1 != nil || err2 != nil || amount < 0 || list < 0 {
-			skipped.add("amount is not a non-negative decimal")
-			continue
-		}
-		fanOut := orEmpty(r.Group.CostType) + "\x1f" + orEmpty(r.Group.TokenType)
-		addRow(rows, r.StartingAt, s.key(&r.Group, fanOut), accounting.Counters{aAmount: amount, aListAmount: list}, skipped)
+	k := s.key(&r.Group, aTokens)
+	addRow(rows, r.StartingAt, k, c, skipped)
+	if u.Requests != nil {
+		k[aKind] = aRequests
+		addRow(rows, r.StartingAt, k, accounting.Counters{*u.Requests}, skipped)
 	}
-	return nil
+}
+
+// mapCost maps a cost row to its series: amount and list amount, by the
+// fan-out's cost type and token type.
+func (s *analyticsSource) mapCost(r *adminapi.AnalyticsCostRow, rows map[int64]map[seriesKey]accounting.Counters, skipped skipCounts) {
+	if r.Cost.Currency != "" && r.Cost.Currency != "USD" {
+		skipped.add("amount not in USD")
+		return
+	}
+	amount, err1 := r.Cost.Amount.NanoCents()
+	list, err2 := r.Cost.ListAmount.NanoCents()
+	if err1 != nil || err2 != nil || amount < 0 || list < 0 {
+		skipped.add("amount is not a non-negative decimal")
+		return
+	}
+	fanOut := orEmpty(r.Group.CostType) + "\x1f" + orEmpty(r.Group.TokenType)
+	addRow(rows, r.StartingAt, s.key(&r.Group, fanOut), accounting.Counters{aAmount: amount, aListAmount: list}, skipped)
 }
 
 // inRange keeps the rows of whole buckets of the query's width and range.
@@ -301,9 +302,9 @@ func orEmpty(v *string) string {
 // key maps a row's group to its series.
 func (s *analyticsSource) key(g *adminapi.AnalyticsGroup, kind string) seriesKey {
 	var k seriesKey
-	k[aWorkspace] = dimension(slices.Contains(s.groupBy, adminapi.DimWorkspaceID), g.WorkspaceID, defaultWorkspace)
-	k[aModel] = dimension(slices.Contains(s.groupBy, adminapi.DimModel), g.Model, unknownValue)
-	k[aOrganization] = dimension(slices.Contains(s.groupBy, adminapi.DimOrganizationID), g.OrganizationID, unknownValue)
+	k[aWorkspace] = dimension(s.byWorkspace, g.WorkspaceID, defaultWorkspace)
+	k[aModel] = dimension(s.byModel, g.Model, unknownValue)
+	k[aOrganization] = dimension(s.byOrganization, g.OrganizationID, unknownValue)
 	k[aKind] = kind
 	for i, d := range s.dims {
 		k[aFirstDim+i] = s.value(g, d)
@@ -402,8 +403,8 @@ func (s *analyticsSource) attributes(k seriesKey) []metadata.MetricAttributeOpti
 			optional{person, metadata.WithAnthropicActorEmailMetricAttribute},
 		)...)
 	}
-	if i := slices.Index(s.dims, adminapi.DimAPIKeyID); i >= 0 {
-		opts = append(opts, optionalAttributes(optional{s.names.apiKeyName(k[aFirstDim+i]), metadata.WithAnthropicAPIKeyNameMetricAttribute})...)
+	if s.apiKeyDim >= 0 {
+		opts = append(opts, optionalAttributes(optional{s.names.apiKeyName(k[aFirstDim+s.apiKeyDim]), metadata.WithAnthropicAPIKeyNameMetricAttribute})...)
 	}
 	return overflowAttribute(k, opts)
 }

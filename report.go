@@ -242,9 +242,7 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time, elaps
 		p := rep.stream.Begin(now)
 		from, to := p.From(), p.To()
 		var export *time.Time
-		if src, ok := rep.src.(interface {
-			refreshed(context.Context, reportAPI, time.Time, time.Time) (*time.Time, error)
-		}); ok {
+		if src, ok := rep.src.(exportSource); ok {
 			var err error
 			if export, err = src.refreshed(ctx, api, from, to); err != nil {
 				yield(pmetric.Metrics{}, err)
@@ -269,16 +267,13 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time, elaps
 				yield(pmetric.Metrics{}, err)
 				return
 			}
-			for b := range pg.buckets {
-				switch err := p.Observe(b.start, b.end, b.rows); {
-				case errors.Is(err, accounting.ErrBucket):
-					// Counted in the poll's stats, and logged once the read is done.
-				case err != nil:
-					yield(pmetric.Metrics{}, err)
-					return
-				default:
-					readTo = b.end
-				}
+			end, err := observe(p, pg)
+			if err != nil {
+				yield(pmetric.Metrics{}, err)
+				return
+			}
+			if !end.IsZero() {
+				readTo = end
 			}
 			stats.add(pg.skipped)
 			if !pg.more || readTo.IsZero() {
@@ -303,6 +298,22 @@ func (rep *report) poll(ctx context.Context, api reportAPI, now time.Time, elaps
 		p.Final(rep.finality(api, now))
 		yield(rep.seal(ctx, p, rep.stamp(now), time.Time{}), nil)
 	}
+}
+
+// observe hands a page's buckets to p and returns the end of the last one
+// it took (zero when none). A bucket the API should not have sent is counted
+// in p's stats and logged once the read is done, not an error.
+func observe(p *accounting.Poll[seriesKey], pg page) (readTo time.Time, err error) {
+	for b := range pg.buckets {
+		switch err := p.Observe(b.start, b.end, b.rows); {
+		case errors.Is(err, accounting.ErrBucket):
+		case err != nil:
+			return readTo, err
+		default:
+			readTo = b.end
+		}
+	}
+	return readTo, nil
 }
 
 // stamp is the timestamp of a batch sealed at now: stampStep after the last
@@ -358,13 +369,11 @@ func (rep *report) audit(ctx context.Context, api reportAPI, now time.Time) (md 
 	}
 	stats := pollStats{skipped: skipCounts{}}
 	for pg, err := range rep.src.read(ctx, api, p.From(), p.To(), p.Width()) {
+		if err == nil {
+			_, err = observe(p, pg)
+		}
 		if err != nil {
 			return md, false, err
-		}
-		for b := range pg.buckets {
-			if err := p.Observe(b.start, b.end, b.rows); err != nil && !errors.Is(err, accounting.ErrBucket) {
-				return md, false, err
-			}
 		}
 		stats.add(pg.skipped)
 	}

@@ -62,6 +62,13 @@ type source interface {
 	record(mb *metadata.MetricsBuilder, ts pcommon.Timestamp, k seriesKey, v accounting.Totals, skipZero, corrections bool)
 }
 
+// exportSource is a source served from exports (the analytics API): what
+// it serves changes only when a new export is published.
+type exportSource interface {
+	// refreshed is the export [from, to) is served from; nil: none.
+	refreshed(ctx context.Context, api reportAPI, from, to time.Time) (*time.Time, error)
+}
+
 // seriesKey identifies a series by the values of its grouped dimensions; each
 // report gives the positions their meaning, "" for a dimension it does not
 // group by. Checkpoints store the first keyFields positions, and the

@@ -131,10 +131,7 @@ func (s *analyticsSource) shapeWith(actor string) []string {
 // row too: the API sends no zero rows, so a combination missing from a
 // bucket read again has become zero.
 func (s *analyticsSource) read(ctx context.Context, api reportAPI, from, to time.Time, width time.Duration) iter.Seq2[page, error] {
-	span := adminapi.AnalyticsMaxRange
-	if width == time.Minute {
-		span = adminapi.AnalyticsMaxRange1m
-	}
+	span := adminapi.AnalyticsSpan(width)
 	// The API keeps 365 days from 2026-01-01 on: nothing to read before.
 	floor := to.Add(-adminapi.AnalyticsMaxAge).Add(time.Hour)
 	if floor.Before(adminapi.AnalyticsHistoryStart) {

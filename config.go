@@ -226,7 +226,7 @@ var (
 	errRetry           = errors.New(`"retry_on_failure" cannot be used`)
 	errMaxResponse     = errors.New(`"max_response_bytes" must be at least 1024`)
 	errAuditWidth      = errors.New("must be 1m, 1h or 1d, and a multiple of the report's bucket width")
-	errAuditWindow     = errors.New("must be at least one audit bucket, and fit in max_pages pages")
+	errAuditWindow     = errors.New("must be at least one audit bucket, and fit in one read (max_pages pages; 31 days, or 24 hours at 1m, with the analytics source)")
 	errSource          = errors.New(`must be "legacy" or "analytics"`)
 	errActorDetails    = errors.New(`must be drop, keep or hash, and needs "actor" in group_by`)
 	errAnalyticsRange  = errors.New("does not fit the analytics API's ranges")
@@ -374,21 +374,35 @@ func (p PollConfig) validate(prefix string, collectionInterval time.Duration) []
 	return errs
 }
 
-// validateAudit checks an enabled audit against the report's width and
-// paging: an audit reads its window in one query.
-func (p PollConfig) validateAudit(prefix string, width time.Duration, maxPages int) []error {
+// validateAudit checks an enabled audit against the report's width, and
+// its window against what one query of the report's API reads (fits).
+func (p PollConfig) validateAudit(prefix string, width time.Duration, fits func(window, auditWidth time.Duration) bool) []error {
 	a := p.Audit
-	if a.Interval <= 0 {
+	if a.Interval <= 0 || width == 0 { // an invalid report width is reported on its own
 		return nil
 	}
 	w := adminapi.WidthDuration(a.BucketWidth)
 	if w == 0 || w%width != 0 {
 		return []error{fmt.Errorf(`"%s.audit.bucket_width" %w, not %q (the report's is %s)`, prefix, errAuditWidth, a.BucketWidth, widthName(width))}
 	}
-	if buckets, limit := int(a.Window/w)+1, adminapi.MaxLimit(a.BucketWidth); a.Window < w || (buckets+limit-1)/limit > maxPages {
+	if a.Window < w || !fits(a.Window, w) {
 		return []error{fmt.Errorf(`"%s.audit.window" %w: %s at %s`, prefix, errAuditWindow, a.Window, a.BucketWidth)}
 	}
 	return nil
+}
+
+// legacyAuditFits: a legacy report's audit follows at most max_pages pages.
+func legacyAuditFits(maxPages int) func(window, width time.Duration) bool {
+	return func(window, width time.Duration) bool {
+		buckets, limit := int(window/width)+1, adminapi.MaxLimit(widthName(width))
+		return (buckets+limit-1)/limit <= maxPages
+	}
+}
+
+// analyticsAuditFits: an analytics audit is one query, of at most 31 days
+// (24 hours at 1m).
+func analyticsAuditFits(window, width time.Duration) bool {
+	return window+width <= adminapi.AnalyticsSpan(width)
 }
 
 // validatePaging checks that a steady-state poll fits in one page and that
@@ -433,7 +447,7 @@ func (u UsageConfig) validate(collectionInterval time.Duration, maxPages int) []
 		errs = append(errs, fmt.Errorf(`"usage.bucket_width" %w, not %q`, errBucketWidth, u.BucketWidth))
 	} else {
 		errs = append(errs, u.Poll.validatePaging("usage", u.BucketWidth, maxPages)...)
-		errs = append(errs, u.Poll.validateAudit("usage", adminapi.WidthDuration(u.BucketWidth), maxPages)...)
+		errs = append(errs, u.Poll.validateAudit("usage", adminapi.WidthDuration(u.BucketWidth), legacyAuditFits(maxPages))...)
 	}
 	errs = append(errs, validateGroupBy("usage", u.GroupBy, usageGroupBy)...)
 	for name, vals := range u.filters() {
@@ -472,7 +486,7 @@ func (c CostConfig) validate(collectionInterval time.Duration, maxPages int) []e
 		return append(errs, fmt.Errorf(`"cost.source" %w, not %q`, errSource, c.Source))
 	}
 	errs = append(errs, c.Poll.validatePaging("cost", adminapi.BucketWidth1d, maxPages)...)
-	errs = append(errs, c.Poll.validateAudit("cost", 24*time.Hour, maxPages)...)
+	errs = append(errs, c.Poll.validateAudit("cost", 24*time.Hour, legacyAuditFits(maxPages))...)
 	return append(errs, validateGroupBy("cost", c.GroupBy, costGroupBy)...)
 }
 
@@ -483,7 +497,7 @@ func (c ClaudeCodeConfig) validate(collectionInterval time.Duration, maxPages in
 	if days := int(c.Poll.Lookback/(24*time.Hour)) + 2; c.Poll.Lookback > 0 && days > maxPages {
 		errs = append(errs, fmt.Errorf(`"claude_code.lookback" %w: %s is %d days, one request each (max_pages %d)`, errLookback, c.Poll.Lookback, days, maxPages))
 	}
-	errs = append(errs, c.Poll.validateAudit("claude_code", 24*time.Hour, maxPages)...)
+	errs = append(errs, c.Poll.validateAudit("claude_code", 24*time.Hour, legacyAuditFits(maxPages))...)
 	switch c.Actor {
 	case actorKeep, actorHash, actorDrop:
 	default:
@@ -522,25 +536,13 @@ func validateAnalytics(prefix string, p PollConfig, width string, groupBy []stri
 	if p.Lookback > adminapi.AnalyticsMaxAge-24*time.Hour {
 		errs = append(errs, fmt.Errorf(`"%s.lookback" %w: the API keeps 365 days`, prefix, errAnalyticsRange))
 	}
-	span := adminapi.AnalyticsMaxRange
-	if w == time.Minute {
-		span = adminapi.AnalyticsMaxRange1m
-	}
+	span := adminapi.AnalyticsSpan(w)
 	// A steady poll reads the revision window and an interval in one query.
 	if w > 0 && p.RevisionWindow+p.Interval+2*w > span {
 		errs = append(errs, fmt.Errorf(`"%s.revision_window" %w: %s plus an interval of %s is more than the %s one query may span at %s`,
 			prefix, errAnalyticsRange, p.RevisionWindow, p.Interval, span, width))
 	}
-	if a := p.Audit; a.Interval > 0 {
-		aw := adminapi.WidthDuration(a.BucketWidth)
-		switch {
-		case aw == 0 || w == 0 || aw%w != 0:
-			errs = append(errs, fmt.Errorf(`"%s.audit.bucket_width" %w, not %q (the report's is %s)`, prefix, errAuditWidth, a.BucketWidth, width))
-		case a.Window < aw || a.Window+aw > adminapi.AnalyticsMaxRange || aw == time.Minute && a.Window+aw > adminapi.AnalyticsMaxRange1m:
-			errs = append(errs, fmt.Errorf(`"%s.audit.window" %w: %s at %s must be at least one bucket and fit one analytics query`, prefix, errAuditWindow, a.Window, a.BucketWidth))
-		}
-	}
-	return errs
+	return append(errs, p.validateAudit(prefix, w, analyticsAuditFits)...)
 }
 
 // filterSetting maps the API's filter parameter (without brackets) to the

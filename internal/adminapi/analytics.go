@@ -30,6 +30,14 @@ const (
 	AnalyticsMaxAge       = 365 * 24 * time.Hour
 )
 
+// AnalyticsSpan is the longest range one query may span at a bucket width.
+func AnalyticsSpan(width time.Duration) time.Duration {
+	if width == time.Minute {
+		return AnalyticsMaxRange1m
+	}
+	return AnalyticsMaxRange
+}
+
 // AnalyticsHistoryStart is the earliest starting_at either endpoint accepts.
 var AnalyticsHistoryStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 

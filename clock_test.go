@@ -30,11 +30,11 @@ func TestClockStepsNeitherLoseNorDouble(t *testing.T) {
 		offset  func(i int) time.Duration
 		restart int // restart before this minute; 0: none
 	}{
-		{"2h ahead for one poll", func(i int) time.Duration { return map[bool]time.Duration{true: 2 * time.Hour}[i == 20] }, 0},
-		{"2h ahead for a while", func(i int) time.Duration { return map[bool]time.Duration{true: 2 * time.Hour}[i >= 20 && i < 50] }, 0},
-		{"2h behind for a while", func(i int) time.Duration { return map[bool]time.Duration{true: -2 * time.Hour}[i >= 20 && i < 50] }, 0},
-		{"30m ahead before a restart", func(i int) time.Duration { return map[bool]time.Duration{true: 30 * time.Minute}[i >= 20 && i < 40] }, 40},
-		{"2h behind after a restart", func(i int) time.Duration { return map[bool]time.Duration{true: -2 * time.Hour}[i >= 40 && i < 60] }, 40},
+		{"2h ahead for one poll", during(20, 21, 2*time.Hour), 0},
+		{"2h ahead for a while", during(20, 50, 2*time.Hour), 0},
+		{"2h behind for a while", during(20, 50, -2*time.Hour), 0},
+		{"30m ahead before a restart", during(20, 40, 30*time.Minute), 40},
+		{"2h behind after a restart", during(40, 60, -2*time.Hour), 40},
 	} {
 		for _, temporality := range []Temporality{TemporalityCumulative, TemporalityDelta} {
 			t.Run(tc.name+"/"+string(temporality), func(t *testing.T) {
@@ -99,5 +99,15 @@ func TestClockStepsNeitherLoseNorDouble(t *testing.T) {
 				require.Zero(t, got.sum("anthropic.usage.tokens.corrections", nil), "the simulator never lowers a value here")
 			})
 		}
+	}
+}
+
+// during is a clock offset of d from minute from until minute to.
+func during(from, to int, d time.Duration) func(int) time.Duration {
+	return func(i int) time.Duration {
+		if i >= from && i < to {
+			return d
+		}
+		return 0
 	}
 }

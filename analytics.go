@@ -275,7 +275,7 @@ func (s *analyticsSource) mapCost(r *adminapi.AnalyticsCostRow, rows map[int64]m
 		skipped.add("amount is not a non-negative decimal")
 		return
 	}
-	fanOut := orEmpty(r.Group.CostType) + "\x1f" + orEmpty(r.Group.TokenType)
+	fanOut := deref(r.Group.CostType) + "\x1f" + deref(r.Group.TokenType)
 	addRow(rows, r.StartingAt, s.key(&r.Group, fanOut), accounting.Counters{aAmount: amount, aListAmount: list}, skipped)
 }
 
@@ -287,13 +287,6 @@ func (s *analyticsSource) inRange(start, end time.Time, q adminapi.AnalyticsQuer
 		return false
 	}
 	return true
-}
-
-func orEmpty(v *string) string {
-	if v == nil {
-		return ""
-	}
-	return *v
 }
 
 // key maps a row's group to its series.
@@ -326,9 +319,9 @@ func (s *analyticsSource) value(g *adminapi.AnalyticsGroup, dim string) string {
 		}
 		v := a.Type + "\x1f" + a.ID()
 		if s.actor.option != actorDrop && a.Type == adminapi.ActorUser {
-			person := orEmpty(a.EmailAddress)
+			person := deref(a.EmailAddress)
 			if person == "" {
-				person = orEmpty(a.Name)
+				person = deref(a.Name)
 			}
 			if person != "" {
 				v += "\x1f" + s.actor.apply(person)
